@@ -1,0 +1,53 @@
+//! Errors the VM reports. Rendering happens in the binary; `Display` here
+//! is clox's exact text.
+
+use std::fmt;
+
+/// One line of a runtime error's stack trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceLine {
+    pub line: u32,
+    /// `None` for the top-level script.
+    pub function: Option<String>,
+}
+
+/// A Lox runtime error: message plus trace, innermost frame first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuntimeError {
+    pub message: String,
+    pub trace: Vec<TraceLine>,
+}
+
+impl fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.message)?;
+        for t in &self.trace {
+            match &t.function {
+                Some(name) => writeln!(f, "[line {}] in {}()", t.line, name)?,
+                None => writeln!(f, "[line {}] in script", t.line)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// Why `interpret` failed.
+#[derive(Debug)]
+pub enum InterpretError {
+    /// Exit 65: every compile error, in clox's order.
+    Compile(Vec<lang::CompileError>),
+    /// Exit 70.
+    Runtime(RuntimeError),
+}
+
+impl InterpretError {
+    /// The process exit code clox uses for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            InterpretError::Compile(_) => 65,
+            InterpretError::Runtime(_) => 70,
+        }
+    }
+}

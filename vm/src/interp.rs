@@ -1,0 +1,573 @@
+//! The instruction loop: clox's `run()`, instruction for instruction.
+//!
+//! The current frame's closure, code, constants, `ip` and stack base live
+//! in locals; `frames.last().ip` is written back only before anything that
+//! can look at it (a call, a safepoint that may raise an error, an error).
+
+use lang::OpCode;
+
+use crate::error::RuntimeError;
+use crate::frame::{CallFrame, FRAMES_MAX};
+use crate::native::NativeCtx;
+use crate::object::{
+    BoundMethodObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, NativeObj, ObjKind,
+    StringObj, UpvalueObj,
+};
+use crate::value::Value;
+use crate::vm::Vm;
+
+impl Vm {
+    pub(crate) fn run(&mut self) -> Result<(), RuntimeError> {
+        let Some(&frame) = self.frames.last() else {
+            return Ok(());
+        };
+        let mut closure = frame.closure;
+        let mut code: &[u8] = closure.function.code.as_slice();
+        let mut constants: &[Value] = closure.function.constants.as_slice();
+        let mut ip = frame.ip;
+        let mut base = frame.base;
+
+        macro_rules! read_byte {
+            () => {{
+                let b = code[ip];
+                ip += 1;
+                b
+            }};
+        }
+        macro_rules! read_u16 {
+            () => {{
+                let hi = code[ip] as usize;
+                let lo = code[ip + 1] as usize;
+                ip += 2;
+                (hi << 8) | lo
+            }};
+        }
+        macro_rules! read_constant {
+            () => {
+                constants[read_byte!() as usize]
+            };
+        }
+        macro_rules! read_string {
+            () => {
+                match read_constant!()
+                    .as_obj()
+                    .and_then(|o| o.downcast::<StringObj>())
+                {
+                    Some(s) => s,
+                    None => return Err(self.error("Corrupt bytecode: expected a string constant.")),
+                }
+            };
+        }
+        macro_rules! save_ip {
+            () => {
+                if let Some(f) = self.frames.last_mut() {
+                    f.ip = ip;
+                }
+            };
+        }
+        macro_rules! throw {
+            ($msg:expr) => {{
+                save_ip!();
+                return Err(self.error($msg));
+            }};
+        }
+        macro_rules! reload {
+            () => {{
+                let Some(&f) = self.frames.last() else {
+                    return Ok(());
+                };
+                closure = f.closure;
+                code = closure.function.code.as_slice();
+                constants = closure.function.constants.as_slice();
+                ip = f.ip;
+                base = f.base;
+            }};
+        }
+        macro_rules! pop {
+            () => {
+                match self.stack.pop() {
+                    Some(v) => v,
+                    None => Value::NIL,
+                }
+            };
+        }
+        macro_rules! peek {
+            ($d:expr) => {
+                self.stack[self.stack.len() - 1 - $d]
+            };
+        }
+        macro_rules! binary_num {
+            ($op:tt, $wrap:expr) => {{
+                let b = peek!(0);
+                let a = peek!(1);
+                if !a.is_number() || !b.is_number() {
+                    throw!("Operands must be numbers.");
+                }
+                self.stack.pop();
+                let top = self.stack.len() - 1;
+                self.stack[top] = $wrap(a.as_number() $op b.as_number());
+            }};
+        }
+        // Runs a fallible VM helper that may push a frame or raise an error:
+        // the innermost frame's ip must be current for either.
+        macro_rules! with_ip {
+            ($e:expr) => {{
+                save_ip!();
+                $e?;
+                reload!();
+            }};
+        }
+
+        loop {
+            let op = read_byte!();
+            let Some(op) = OpCode::from_u8(op) else {
+                throw!(format!("Corrupt bytecode: unknown opcode {op}."));
+            };
+            match op {
+                OpCode::Constant => {
+                    let v = read_constant!();
+                    self.stack.push(v);
+                }
+                OpCode::Nil => self.stack.push(Value::NIL),
+                OpCode::True => self.stack.push(Value::TRUE),
+                OpCode::False => self.stack.push(Value::FALSE),
+                OpCode::Pop => {
+                    self.stack.pop();
+                }
+                OpCode::GetLocal => {
+                    let slot = read_byte!() as usize;
+                    let v = self.stack[base + slot];
+                    self.stack.push(v);
+                }
+                OpCode::SetLocal => {
+                    let slot = read_byte!() as usize;
+                    self.stack[base + slot] = peek!(0);
+                }
+                OpCode::GetGlobal => {
+                    let name = read_string!();
+                    match self.globals().get(name) {
+                        Some(v) => self.stack.push(v),
+                        None => throw!(format!(
+                            "Undefined variable '{}'.",
+                            String::from_utf8_lossy(name.as_bytes())
+                        )),
+                    }
+                }
+                OpCode::DefineGlobal => {
+                    let name = read_string!();
+                    let globals = self.globals();
+                    save_ip!();
+                    self.table_reserve(globals)?;
+                    globals.set(name, peek!(0));
+                    self.stack.pop();
+                }
+                OpCode::SetGlobal => {
+                    let name = read_string!();
+                    let globals = self.globals();
+                    if !globals.contains(name) {
+                        throw!(format!(
+                            "Undefined variable '{}'.",
+                            String::from_utf8_lossy(name.as_bytes())
+                        ));
+                    }
+                    globals.set(name, peek!(0));
+                }
+                OpCode::GetUpvalue => {
+                    let i = read_byte!() as usize;
+                    let u = closure.upvalues()[i];
+                    let slot = u.slot();
+                    let v = if slot == UpvalueObj::CLOSED {
+                        u.closed()
+                    } else {
+                        self.stack[slot]
+                    };
+                    self.stack.push(v);
+                }
+                OpCode::SetUpvalue => {
+                    let i = read_byte!() as usize;
+                    let u = closure.upvalues()[i];
+                    let slot = u.slot();
+                    let v = peek!(0);
+                    if slot == UpvalueObj::CLOSED {
+                        u.set_closed(v);
+                    } else {
+                        self.stack[slot] = v;
+                    }
+                }
+                OpCode::GetProperty => {
+                    let receiver = peek!(0);
+                    let Some(instance) =
+                        receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>())
+                    else {
+                        throw!("Only instances have properties.");
+                    };
+                    let name = read_string!();
+                    if let Some(v) = instance.fields_loc().get(name) {
+                        let top = self.stack.len() - 1;
+                        self.stack[top] = v;
+                    } else {
+                        save_ip!();
+                        self.bind_method(instance.class, name)?;
+                    }
+                }
+                OpCode::SetProperty => {
+                    let Some(instance) =
+                        peek!(1).as_obj().and_then(|o| o.downcast::<InstanceObj>())
+                    else {
+                        throw!("Only instances have fields.");
+                    };
+                    let name = read_string!();
+                    let fields = instance.fields_loc();
+                    save_ip!();
+                    self.table_reserve(fields)?;
+                    fields.set(name, peek!(0));
+                    let v = pop!();
+                    self.stack.pop();
+                    self.stack.push(v);
+                }
+                OpCode::GetSuper => {
+                    let name = read_string!();
+                    let superclass = pop!();
+                    let Some(class) = superclass.as_obj().and_then(|o| o.downcast::<ClassObj>())
+                    else {
+                        throw!("Superclass must be a class.");
+                    };
+                    save_ip!();
+                    self.bind_method(class, name)?;
+                }
+                OpCode::Equal => {
+                    let b = pop!();
+                    let a = pop!();
+                    self.stack.push(Value::bool(a.lox_eq(b)));
+                }
+                OpCode::Greater => binary_num!(>, Value::bool),
+                OpCode::Less => binary_num!(<, Value::bool),
+                OpCode::Add => {
+                    let b = peek!(0);
+                    let a = peek!(1);
+                    if a.is_number() && b.is_number() {
+                        self.stack.pop();
+                        let top = self.stack.len() - 1;
+                        self.stack[top] = Value::number(a.as_number() + b.as_number());
+                    } else if let (Some(sa), Some(sb)) = (
+                        a.as_obj().and_then(|o| o.downcast::<StringObj>()),
+                        b.as_obj().and_then(|o| o.downcast::<StringObj>()),
+                    ) {
+                        save_ip!();
+                        let s = self.concat(sa, sb)?;
+                        self.stack.pop();
+                        let top = self.stack.len() - 1;
+                        self.stack[top] = s.value();
+                    } else {
+                        throw!("Operands must be two numbers or two strings.");
+                    }
+                }
+                OpCode::Subtract => binary_num!(-, Value::number),
+                OpCode::Multiply => binary_num!(*, Value::number),
+                OpCode::Divide => binary_num!(/, Value::number),
+                OpCode::Not => {
+                    let v = pop!();
+                    self.stack.push(Value::bool(v.is_falsey()));
+                }
+                OpCode::Negate => {
+                    let v = peek!(0);
+                    if !v.is_number() {
+                        throw!("Operand must be a number.");
+                    }
+                    let top = self.stack.len() - 1;
+                    self.stack[top] = Value::number(-v.as_number());
+                }
+                OpCode::Print => {
+                    let v = pop!();
+                    self.print_value(v);
+                }
+                OpCode::Jump => {
+                    let off = read_u16!();
+                    ip += off;
+                }
+                OpCode::JumpIfFalse => {
+                    let off = read_u16!();
+                    if peek!(0).is_falsey() {
+                        ip += off;
+                    }
+                }
+                OpCode::Loop => {
+                    let off = read_u16!();
+                    ip -= off;
+                    if self.heap.should_collect() {
+                        // A back-edge is a safepoint: a loop that only
+                        // allocates through natives still gets collected.
+                        save_ip!();
+                        self.collect(false);
+                    }
+                }
+                OpCode::Call => {
+                    let argc = read_byte!() as usize;
+                    with_ip!(self.call_value(peek!(argc), argc));
+                }
+                OpCode::Invoke => {
+                    let name = read_string!();
+                    let argc = read_byte!() as usize;
+                    with_ip!(self.invoke(name, argc));
+                }
+                OpCode::SuperInvoke => {
+                    let name = read_string!();
+                    let argc = read_byte!() as usize;
+                    let superclass = pop!();
+                    let Some(class) = superclass.as_obj().and_then(|o| o.downcast::<ClassObj>())
+                    else {
+                        throw!("Superclass must be a class.");
+                    };
+                    with_ip!(self.invoke_from_class(class, name, argc));
+                }
+                OpCode::Closure => {
+                    let function: Option<Gc<FunctionObj>> =
+                        read_constant!().as_obj().and_then(|o| o.downcast());
+                    let Some(function) = function else {
+                        throw!("Corrupt bytecode: expected a function constant.");
+                    };
+                    save_ip!();
+                    // Capture first (each capture may allocate), keeping the
+                    // new upvalues rooted, then build the closure.
+                    let count = function.upvalue_count as usize;
+                    let roots_base = self.temp_roots.len();
+                    for _ in 0..count {
+                        let is_local = read_byte!() != 0;
+                        let index = read_byte!() as usize;
+                        let u = if is_local {
+                            self.capture_upvalue(base + index)?
+                        } else {
+                            closure.upvalues()[index]
+                        };
+                        self.temp_roots.push(u.value());
+                    }
+                    save_ip!();
+                    let captured: Vec<Gc<UpvalueObj>> = self.temp_roots[roots_base..]
+                        .iter()
+                        .filter_map(|v| v.as_obj().and_then(|o| o.downcast()))
+                        .collect();
+                    let c = self.new_closure_with(function, |i| captured[i])?;
+                    self.temp_roots.truncate(roots_base);
+                    self.stack.push(c.value());
+                }
+                OpCode::CloseUpvalue => {
+                    let top = self.stack.len() - 1;
+                    self.close_upvalues(top);
+                    self.stack.pop();
+                }
+                OpCode::Return => {
+                    let result = pop!();
+                    self.close_upvalues(base);
+                    self.frames.pop();
+                    if self.frames.is_empty() {
+                        self.stack.clear();
+                        return Ok(());
+                    }
+                    self.stack.truncate(base);
+                    self.stack.push(result);
+                    reload!();
+                }
+                OpCode::Class => {
+                    let name = read_string!();
+                    save_ip!();
+                    let class = self.alloc(ClassObj::SIZE)?.init_class(name);
+                    self.stack.push(class.value());
+                }
+                OpCode::Inherit => {
+                    let Some(superclass) = peek!(1).as_obj().and_then(|o| o.downcast::<ClassObj>())
+                    else {
+                        throw!("Superclass must be a class.");
+                    };
+                    let Some(subclass) = peek!(0).as_obj().and_then(|o| o.downcast::<ClassObj>())
+                    else {
+                        throw!("Corrupt bytecode: OP_INHERIT without a class.");
+                    };
+                    save_ip!();
+                    let to = subclass.methods_loc();
+                    for e in superclass.methods_loc().entries() {
+                        if let Some(k) = e.key {
+                            self.table_reserve(to)?;
+                            to.set(k, e.value);
+                        }
+                    }
+                    self.stack.pop();
+                }
+                OpCode::List
+                | OpCode::ListAppend
+                | OpCode::GetIndex
+                | OpCode::SetIndex
+                | OpCode::Spawn
+                | OpCode::SpawnInvoke
+                | OpCode::SpawnSuperInvoke => {
+                    throw!(format!("{} is not supported yet.", op.name()));
+                }
+                OpCode::Method => {
+                    let name = read_string!();
+                    let method = peek!(0);
+                    let Some(class) = peek!(1).as_obj().and_then(|o| o.downcast::<ClassObj>())
+                    else {
+                        throw!("Corrupt bytecode: OP_METHOD without a class.");
+                    };
+                    save_ip!();
+                    let methods = class.methods_loc();
+                    self.table_reserve(methods)?;
+                    methods.set(name, method);
+                    self.stack.pop();
+                }
+            }
+        }
+    }
+
+    /// clox's `callValue`. On success either a new frame is on top (a Lox
+    /// callee) or the result replaced callee and arguments (a native).
+    fn call_value(&mut self, callee: Value, argc: usize) -> Result<(), RuntimeError> {
+        if let Some(obj) = callee.as_obj() {
+            match obj.kind() {
+                ObjKind::Closure => return self.call(Gc::from_ref_unchecked(obj), argc),
+                ObjKind::BoundMethod => {
+                    let b: Gc<BoundMethodObj> = Gc::from_ref_unchecked(obj);
+                    let slot = self.stack.len() - argc - 1;
+                    self.stack[slot] = b.receiver;
+                    return self.call(b.method, argc);
+                }
+                ObjKind::Class => {
+                    let class: Gc<ClassObj> = Gc::from_ref_unchecked(obj);
+                    // The class is rooted by its stack slot until replaced.
+                    let instance = self.alloc(InstanceObj::SIZE)?.init_instance(class);
+                    let slot = self.stack.len() - argc - 1;
+                    self.stack[slot] = instance.value();
+                    if let Some(init) = class.methods_loc().get(self.init_string) {
+                        return match init.as_obj().and_then(|o| o.downcast::<ClosureObj>()) {
+                            Some(c) => self.call(c, argc),
+                            None => Err(self.error("Can only call functions and classes.")),
+                        };
+                    } else if argc != 0 {
+                        return Err(self.error(format!("Expected 0 arguments but got {argc}.")));
+                    }
+                    return Ok(());
+                }
+                ObjKind::Native => {
+                    let native: Gc<NativeObj> = Gc::from_ref_unchecked(obj);
+                    if native.arity >= 0 && native.arity as usize != argc {
+                        return Err(self.error(format!(
+                            "Expected {} arguments but got {argc}.",
+                            native.arity
+                        )));
+                    }
+                    let base = self.stack.len() - argc;
+                    let f = native.function;
+                    let mut ctx = NativeCtx {
+                        vm: self,
+                        base,
+                        argc,
+                    };
+                    let result = f(&mut ctx);
+                    return match result {
+                        Ok(v) => {
+                            self.stack.truncate(base - 1);
+                            self.stack.push(v);
+                            Ok(())
+                        }
+                        Err(msg) => Err(self.error(msg)),
+                    };
+                }
+                _ => {}
+            }
+        }
+        Err(self.error("Can only call functions and classes."))
+    }
+
+    fn call(&mut self, closure: Gc<ClosureObj>, argc: usize) -> Result<(), RuntimeError> {
+        let arity = closure.function.arity as usize;
+        if argc != arity {
+            return Err(self.error(format!("Expected {arity} arguments but got {argc}.")));
+        }
+        if self.frames.len() == FRAMES_MAX {
+            return Err(self.error("Stack overflow."));
+        }
+        self.frames.push(CallFrame {
+            closure,
+            ip: 0,
+            base: self.stack.len() - argc - 1,
+        });
+        Ok(())
+    }
+
+    fn invoke(&mut self, name: Gc<StringObj>, argc: usize) -> Result<(), RuntimeError> {
+        let receiver = self.stack[self.stack.len() - 1 - argc];
+        let Some(instance) = receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>()) else {
+            return Err(self.error("Only instances have methods."));
+        };
+        if let Some(field) = instance.fields_loc().get(name) {
+            let slot = self.stack.len() - 1 - argc;
+            self.stack[slot] = field;
+            return self.call_value(field, argc);
+        }
+        self.invoke_from_class(instance.class, name, argc)
+    }
+
+    fn invoke_from_class(
+        &mut self,
+        class: Gc<ClassObj>,
+        name: Gc<StringObj>,
+        argc: usize,
+    ) -> Result<(), RuntimeError> {
+        match class.methods_loc().get(name) {
+            Some(m) => match m.as_obj().and_then(|o| o.downcast::<ClosureObj>()) {
+                Some(c) => self.call(c, argc),
+                None => self.call_value(m, argc),
+            },
+            None => Err(self.error(format!(
+                "Undefined property '{}'.",
+                String::from_utf8_lossy(name.as_bytes())
+            ))),
+        }
+    }
+
+    /// Replaces the receiver on top of the stack with `class.name` bound
+    /// to it.
+    fn bind_method(
+        &mut self,
+        class: Gc<ClassObj>,
+        name: Gc<StringObj>,
+    ) -> Result<(), RuntimeError> {
+        let Some(method) = class.methods_loc().get(name) else {
+            return Err(self.error(format!(
+                "Undefined property '{}'.",
+                String::from_utf8_lossy(name.as_bytes())
+            )));
+        };
+        let Some(method) = method.as_obj().and_then(|o| o.downcast::<ClosureObj>()) else {
+            return Err(self.error("Corrupt method table."));
+        };
+        let receiver = self.stack[self.stack.len() - 1];
+        // Receiver rooted by its stack slot; method by the class's table.
+        let bound = self
+            .alloc(BoundMethodObj::SIZE)?
+            .init_bound_method(receiver, method);
+        let top = self.stack.len() - 1;
+        self.stack[top] = bound.value();
+        Ok(())
+    }
+
+    fn capture_upvalue(&mut self, slot: usize) -> Result<Gc<UpvalueObj>, RuntimeError> {
+        let pos = match self.open_upvalues.binary_search_by(|u| u.slot().cmp(&slot)) {
+            Ok(i) => return Ok(self.open_upvalues[i]),
+            Err(i) => i,
+        };
+        let u = self.alloc(UpvalueObj::SIZE)?.init_upvalue(slot);
+        self.open_upvalues.insert(pos, u);
+        Ok(u)
+    }
+
+    fn close_upvalues(&mut self, last: usize) {
+        while let Some(&u) = self.open_upvalues.last() {
+            let slot = u.slot();
+            if slot < last {
+                break;
+            }
+            u.close(self.stack[slot]);
+            self.open_upvalues.pop();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! # vm — values, heap objects and the interpreter
+//!
+//! Code Map entry. `vm` owns the value representation (NaN-boxed
+//! [`Value`]), the layout of every heap object (`object/`, which holds all
+//! of this crate's `unsafe`), loading `lang`'s prototypes into heap objects,
+//! the instruction loop (`interp.rs`), the roots the collector starts from
+//! (`object/roots.rs`) and the weak interned-string set (`intern.rs`).
+//!
+//! **Architecture Invariants**: `vm` never parses (it calls
+//! `lang::compile`); it allocates only through `gc::Heap` (no `Rc`, no
+//! `Box`ed Lox objects); `unsafe` appears only under `object/`.
+//!
+//! **API Boundary**: [`native`] is all that `stdlib` may use.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod error;
+mod frame;
+mod intern;
+mod interp;
+pub mod native;
+mod object;
+mod print;
+mod value;
+mod vm;
+
+pub use error::{InterpretError, RuntimeError, TraceLine};
+pub use native::{NativeCtx, NativeFn};
+pub use print::format_value;
+pub use value::Value;
+pub use vm::{Vm, VmOptions};

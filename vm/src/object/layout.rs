@@ -1,0 +1,559 @@
+//! The `#[repr(C)]` layout of each object kind, its constructor and its
+//! field accessors.
+
+use super::{Fresh, Gc, Header, HeapObject, ObjKind, Table, TableLoc};
+use crate::value::Value;
+use std::mem::size_of;
+use std::ptr::{addr_of, addr_of_mut};
+
+// ---------------------------------------------------------------- strings
+
+/// An immutable, interned byte string. Bytes follow the struct.
+#[repr(C)]
+pub struct StringObj {
+    header: Header,
+    len: usize,
+}
+impl HeapObject for StringObj {
+    const KIND: ObjKind = ObjKind::String;
+}
+
+impl StringObj {
+    pub fn size_for(len: usize) -> usize {
+        size_of::<StringObj>() + len
+    }
+}
+
+impl Fresh {
+    pub fn init_string(self, bytes: &[u8], hash: u32) -> Gc<StringObj> {
+        let data = self.tail::<u8>(size_of::<StringObj>(), bytes.len());
+        // SAFETY: `data` has room for `bytes.len()` bytes (the block was
+        // allocated with `StringObj::size_for(bytes.len())`); `bytes` is a
+        // Rust slice, which cannot overlap a block nothing refers to yet.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len()) };
+        self.init(StringObj {
+            header: Header::new(ObjKind::String, hash),
+            len: bytes.len(),
+        })
+    }
+
+    /// A string made of `a` then `b`, without an intermediate Rust buffer.
+    pub fn init_concat(self, a: &[u8], b: &[u8], hash: u32) -> Gc<StringObj> {
+        let data = self.tail::<u8>(size_of::<StringObj>(), a.len() + b.len());
+        // SAFETY: as in `init_string`, for `a.len() + b.len()` bytes; the two
+        // copies write disjoint ranges.
+        unsafe {
+            std::ptr::copy_nonoverlapping(a.as_ptr(), data, a.len());
+            std::ptr::copy_nonoverlapping(b.as_ptr(), data.add(a.len()), b.len());
+        }
+        self.init(StringObj {
+            header: Header::new(ObjKind::String, hash),
+            len: a.len() + b.len(),
+        })
+    }
+}
+
+impl Gc<StringObj> {
+    #[inline(always)]
+    pub fn hash(self) -> u32 {
+        self.header.aux
+    }
+
+    #[inline(always)]
+    pub fn len(self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes. The slice is valid while the string is (ROOTED); callers
+    /// do not keep it across a safepoint unless the string stays rooted.
+    #[inline(always)]
+    pub fn as_bytes<'a>(self) -> &'a [u8] {
+        // SAFETY: ROOTED; `len` bytes follow the struct (INIT) and strings
+        // are immutable after creation.
+        unsafe {
+            std::slice::from_raw_parts(
+                (self.raw() as *const u8).add(size_of::<StringObj>()),
+                self.len,
+            )
+        }
+    }
+}
+
+/// clox's string hash (FNV-1a, 32 bits).
+pub fn hash_bytes(bytes: &[u8]) -> u32 {
+    let mut hash: u32 = 2_166_136_261;
+    for &b in bytes {
+        hash ^= b as u32;
+        hash = hash.wrapping_mul(16_777_619);
+    }
+    hash
+}
+
+/// FNV-1a continued over a second slice: the hash of `a ++ b`.
+pub fn hash_concat(a: &[u8], b: &[u8]) -> u32 {
+    let mut hash = hash_bytes(a);
+    for &byte in b {
+        hash ^= byte as u32;
+        hash = hash.wrapping_mul(16_777_619);
+    }
+    hash
+}
+
+// ---------------------------------------------------------- raw arrays
+
+/// Bytes of a function's code, or its line table (u32 little-endian).
+#[repr(C)]
+pub struct BytesObj {
+    header: Header,
+    len: usize,
+}
+impl HeapObject for BytesObj {
+    const KIND: ObjKind = ObjKind::Bytes;
+}
+impl BytesObj {
+    pub fn size_for(len: usize) -> usize {
+        size_of::<BytesObj>() + len
+    }
+}
+
+impl Fresh {
+    pub fn init_bytes(self, bytes: &[u8]) -> Gc<BytesObj> {
+        let data = self.tail::<u8>(size_of::<BytesObj>(), bytes.len());
+        // SAFETY: room for `bytes.len()` bytes, see `init_string`.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len()) };
+        self.init(BytesObj {
+            header: Header::new(ObjKind::Bytes, 0),
+            len: bytes.len(),
+        })
+    }
+}
+
+impl Gc<BytesObj> {
+    #[inline(always)]
+    pub fn as_slice<'a>(self) -> &'a [u8] {
+        // SAFETY: ROOTED; `len` bytes follow the struct; immutable.
+        unsafe {
+            std::slice::from_raw_parts(
+                (self.raw() as *const u8).add(size_of::<BytesObj>()),
+                self.len,
+            )
+        }
+    }
+}
+
+/// A fixed-length array of values (a function's constants).
+#[repr(C)]
+pub struct ValueArrayObj {
+    header: Header,
+    len: usize,
+}
+impl HeapObject for ValueArrayObj {
+    const KIND: ObjKind = ObjKind::ValueArray;
+}
+impl ValueArrayObj {
+    pub fn size_for(len: usize) -> usize {
+        size_of::<ValueArrayObj>() + len * size_of::<Value>()
+    }
+}
+
+impl Fresh {
+    /// An array of `len` nils.
+    pub fn init_value_array(self, len: usize) -> Gc<ValueArrayObj> {
+        let data = self.tail::<Value>(size_of::<ValueArrayObj>(), len);
+        for i in 0..len {
+            // SAFETY: room for `len` values (size_for(len)).
+            unsafe { data.add(i).write(Value::NIL) };
+        }
+        self.init(ValueArrayObj {
+            header: Header::new(ObjKind::ValueArray, 0),
+            len,
+        })
+    }
+}
+
+impl Gc<ValueArrayObj> {
+    #[inline(always)]
+    pub fn as_slice<'a>(self) -> &'a [Value] {
+        // SAFETY: ROOTED; `len` initialised values follow the struct (INIT
+        // writes nil into each).
+        unsafe {
+            std::slice::from_raw_parts(
+                (self.raw() as *const u8).add(size_of::<ValueArrayObj>()) as *const Value,
+                self.len,
+            )
+        }
+    }
+
+    pub fn set(self, i: usize, v: Value) {
+        assert!(i < self.len, "value array index out of range");
+        // SAFETY: ROOTED; `i < len`, so the slot is inside the block; no
+        // shared slice of this array is alive across this write (callers
+        // fill arrays right after creating them).
+        unsafe {
+            ((self.raw() as *mut u8).add(size_of::<ValueArrayObj>()) as *mut Value)
+                .add(i)
+                .write(v)
+        };
+    }
+}
+
+// ------------------------------------------------------------ functions
+
+/// A function prototype loaded into the heap.
+#[repr(C)]
+pub struct FunctionObj {
+    header: Header,
+    pub arity: u32,
+    pub upvalue_count: u32,
+    pub code: Gc<BytesObj>,
+    /// One little-endian u32 line per code byte.
+    pub lines: Gc<BytesObj>,
+    pub constants: Gc<ValueArrayObj>,
+    /// `None` for the top-level script.
+    pub name: Option<Gc<StringObj>>,
+}
+impl HeapObject for FunctionObj {
+    const KIND: ObjKind = ObjKind::Function;
+}
+
+impl Fresh {
+    pub fn init_function(
+        self,
+        arity: u32,
+        upvalue_count: u32,
+        code: Gc<BytesObj>,
+        lines: Gc<BytesObj>,
+        constants: Gc<ValueArrayObj>,
+        name: Option<Gc<StringObj>>,
+    ) -> Gc<FunctionObj> {
+        self.init(FunctionObj {
+            header: Header::new(ObjKind::Function, 0),
+            arity,
+            upvalue_count,
+            code,
+            lines,
+            constants,
+            name,
+        })
+    }
+}
+
+impl Gc<FunctionObj> {
+    /// Source line of the instruction byte at `offset`.
+    pub fn line_at(self, offset: usize) -> u32 {
+        let lines = self.lines.as_slice();
+        let i = offset * 4;
+        match lines.get(i..i + 4) {
+            Some(b) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            None => 0,
+        }
+    }
+}
+
+// ------------------------------------------------------------- closures
+
+/// A function plus its captured upvalues, which follow the struct.
+#[repr(C)]
+pub struct ClosureObj {
+    header: Header,
+    pub function: Gc<FunctionObj>,
+}
+impl HeapObject for ClosureObj {
+    const KIND: ObjKind = ObjKind::Closure;
+}
+impl ClosureObj {
+    pub fn size_for(upvalues: usize) -> usize {
+        size_of::<ClosureObj>() + upvalues * size_of::<Gc<UpvalueObj>>()
+    }
+}
+
+impl Fresh {
+    /// A closure whose upvalue slots are filled by `upvalue(i)`.
+    pub fn init_closure(
+        self,
+        function: Gc<FunctionObj>,
+        mut upvalue: impl FnMut(usize) -> Gc<UpvalueObj>,
+    ) -> Gc<ClosureObj> {
+        let n = function.upvalue_count as usize;
+        let data = self.tail::<Gc<UpvalueObj>>(size_of::<ClosureObj>(), n);
+        for i in 0..n {
+            // SAFETY: room for `n` upvalue handles (size_for(n)).
+            unsafe { data.add(i).write(upvalue(i)) };
+        }
+        self.init(ClosureObj {
+            header: Header::new(ObjKind::Closure, n as u32),
+            function,
+        })
+    }
+}
+
+impl Gc<ClosureObj> {
+    #[inline(always)]
+    pub fn upvalues<'a>(self) -> &'a [Gc<UpvalueObj>] {
+        // SAFETY: ROOTED; `header.aux` upvalue handles follow the struct and
+        // are written once by `init_closure`.
+        unsafe {
+            std::slice::from_raw_parts(
+                (self.raw() as *const u8).add(size_of::<ClosureObj>()) as *const Gc<UpvalueObj>,
+                self.header.aux as usize,
+            )
+        }
+    }
+}
+
+/// A captured variable. While open it names a stack slot; once closed it
+/// holds the value itself.
+#[repr(C)]
+pub struct UpvalueObj {
+    header: Header,
+    /// Stack slot while open; `CLOSED` once closed.
+    slot: usize,
+    closed: Value,
+}
+impl HeapObject for UpvalueObj {
+    const KIND: ObjKind = ObjKind::Upvalue;
+}
+impl UpvalueObj {
+    pub const CLOSED: usize = usize::MAX;
+    pub const SIZE: usize = size_of::<UpvalueObj>();
+}
+
+impl Fresh {
+    pub fn init_upvalue(self, slot: usize) -> Gc<UpvalueObj> {
+        self.init(UpvalueObj {
+            header: Header::new(ObjKind::Upvalue, 0),
+            slot,
+            closed: Value::NIL,
+        })
+    }
+}
+
+impl Gc<UpvalueObj> {
+    #[inline(always)]
+    pub fn slot(self) -> usize {
+        // SAFETY: ROOTED; read through a raw pointer because `close` writes
+        // this field while other handles exist.
+        unsafe { addr_of!((*self.raw()).slot).read() }
+    }
+
+    #[inline(always)]
+    pub fn closed(self) -> Value {
+        // SAFETY: ROOTED; raw read, see `slot`.
+        unsafe { addr_of!((*self.raw()).closed).read() }
+    }
+
+    #[inline(always)]
+    pub fn set_closed(self, v: Value) {
+        // SAFETY: ROOTED; a raw write with no outstanding reference to the
+        // field (all reads go through `closed()`).
+        unsafe { addr_of_mut!((*self.raw()).closed).write(v) }
+    }
+
+    /// Moves the value off the stack into the upvalue (clox's
+    /// `closeUpvalues` for one upvalue).
+    pub fn close(self, v: Value) {
+        // SAFETY: as `set_closed`, for both fields.
+        unsafe {
+            addr_of_mut!((*self.raw()).closed).write(v);
+            addr_of_mut!((*self.raw()).slot).write(UpvalueObj::CLOSED);
+        }
+    }
+}
+
+// -------------------------------------------------- classes and instances
+
+#[repr(C)]
+pub struct ClassObj {
+    header: Header,
+    pub name: Gc<StringObj>,
+    methods: Table,
+}
+impl HeapObject for ClassObj {
+    const KIND: ObjKind = ObjKind::Class;
+}
+impl ClassObj {
+    pub const SIZE: usize = size_of::<ClassObj>();
+}
+
+impl Fresh {
+    pub fn init_class(self, name: Gc<StringObj>) -> Gc<ClassObj> {
+        self.init(ClassObj {
+            header: Header::new(ObjKind::Class, 0),
+            name,
+            methods: Table::new(),
+        })
+    }
+}
+
+impl Gc<ClassObj> {
+    #[inline(always)]
+    pub fn methods_loc(self) -> TableLoc {
+        // SAFETY: ROOTED; the table lives inside the class object, which is
+        // not moved or freed while reachable.
+        TableLoc::new(unsafe {
+            std::ptr::NonNull::new_unchecked(addr_of_mut!((*self.raw()).methods))
+        })
+    }
+}
+
+#[repr(C)]
+pub struct InstanceObj {
+    header: Header,
+    pub class: Gc<ClassObj>,
+    fields: Table,
+}
+impl HeapObject for InstanceObj {
+    const KIND: ObjKind = ObjKind::Instance;
+}
+impl InstanceObj {
+    pub const SIZE: usize = size_of::<InstanceObj>();
+}
+
+impl Fresh {
+    pub fn init_instance(self, class: Gc<ClassObj>) -> Gc<InstanceObj> {
+        self.init(InstanceObj {
+            header: Header::new(ObjKind::Instance, 0),
+            class,
+            fields: Table::new(),
+        })
+    }
+}
+
+impl Gc<InstanceObj> {
+    #[inline(always)]
+    pub fn fields_loc(self) -> TableLoc {
+        // SAFETY: ROOTED; see `ClassObj::methods_loc`.
+        TableLoc::new(unsafe {
+            std::ptr::NonNull::new_unchecked(addr_of_mut!((*self.raw()).fields))
+        })
+    }
+}
+
+#[repr(C)]
+pub struct BoundMethodObj {
+    header: Header,
+    pub receiver: Value,
+    pub method: Gc<ClosureObj>,
+}
+impl HeapObject for BoundMethodObj {
+    const KIND: ObjKind = ObjKind::BoundMethod;
+}
+impl BoundMethodObj {
+    pub const SIZE: usize = size_of::<BoundMethodObj>();
+}
+
+impl Fresh {
+    pub fn init_bound_method(self, receiver: Value, method: Gc<ClosureObj>) -> Gc<BoundMethodObj> {
+        self.init(BoundMethodObj {
+            header: Header::new(ObjKind::BoundMethod, 0),
+            receiver,
+            method,
+        })
+    }
+}
+
+// --------------------------------------------------------------- natives
+
+/// A native function. `arity < 0` accepts any number of arguments (clox's
+/// `clock` ignores its arguments, and Lox programs may rely on it).
+#[repr(C)]
+pub struct NativeObj {
+    header: Header,
+    pub function: crate::native::NativeFn,
+    pub arity: i32,
+    pub name: Gc<StringObj>,
+}
+impl HeapObject for NativeObj {
+    const KIND: ObjKind = ObjKind::Native;
+}
+impl NativeObj {
+    pub const SIZE: usize = size_of::<NativeObj>();
+}
+
+impl Fresh {
+    pub fn init_native(
+        self,
+        function: crate::native::NativeFn,
+        arity: i32,
+        name: Gc<StringObj>,
+    ) -> Gc<NativeObj> {
+        self.init(NativeObj {
+            header: Header::new(ObjKind::Native, 0),
+            function,
+            arity,
+            name,
+        })
+    }
+}
+
+// --------------------------------------------------------- table entries
+
+/// The slot array of a [`Table`]: `capacity` entries follow the struct.
+#[repr(C)]
+pub struct EntriesObj {
+    header: Header,
+    capacity: usize,
+}
+impl HeapObject for EntriesObj {
+    const KIND: ObjKind = ObjKind::Entries;
+}
+impl EntriesObj {
+    pub fn size_for(capacity: usize) -> usize {
+        size_of::<EntriesObj>() + capacity * size_of::<super::Entry>()
+    }
+}
+
+impl Fresh {
+    /// `capacity` empty entries.
+    pub fn init_entries(self, capacity: usize) -> Gc<EntriesObj> {
+        let data = self.tail::<super::Entry>(size_of::<EntriesObj>(), capacity);
+        for i in 0..capacity {
+            // SAFETY: room for `capacity` entries (size_for(capacity)).
+            unsafe { data.add(i).write(super::Entry::EMPTY) };
+        }
+        self.init(EntriesObj {
+            header: Header::new(ObjKind::Entries, 0),
+            capacity,
+        })
+    }
+}
+
+impl Gc<EntriesObj> {
+    #[inline(always)]
+    pub fn capacity(self) -> usize {
+        self.capacity
+    }
+
+    #[inline(always)]
+    fn base(self) -> *mut super::Entry {
+        // SAFETY: ROOTED; the entries follow the struct within the block.
+        unsafe { (self.raw() as *mut u8).add(size_of::<EntriesObj>()) as *mut super::Entry }
+    }
+
+    #[inline(always)]
+    pub fn as_slice<'a>(self) -> &'a [super::Entry] {
+        // SAFETY: ROOTED; `capacity` initialised entries (INIT). Callers do
+        // not hold this slice across a write to the same array.
+        unsafe { std::slice::from_raw_parts(self.base(), self.capacity) }
+    }
+
+    #[inline(always)]
+    pub(super) fn get(self, i: usize) -> super::Entry {
+        debug_assert!(i < self.capacity);
+        // SAFETY: i < capacity (callers mask the probe index with
+        // capacity - 1).
+        unsafe { self.base().add(i).read() }
+    }
+
+    #[inline(always)]
+    pub(super) fn put(self, i: usize, e: super::Entry) {
+        debug_assert!(i < self.capacity);
+        // SAFETY: as `get`; raw write, no reference to the slot is live.
+        unsafe { self.base().add(i).write(e) }
+    }
+}

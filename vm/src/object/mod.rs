@@ -1,0 +1,320 @@
+//! The object-access layer: every heap object's layout, and all of `vm`'s
+//! `unsafe` code.
+//!
+//! Objects are blocks from the `gc` heap. Word 0 is a [`Header`] whose first
+//! byte is the [`ObjKind`]; the rest is the `#[repr(C)]` struct of that kind,
+//! sometimes followed by inline trailing data (string bytes, closure
+//! upvalues, array elements). The collector knows none of this: it sees
+//! untyped blocks and asks [`blacken`] for their edges.
+//!
+//! # The invariant everything here relies on
+//!
+//! **ROOTED**: at every safepoint (every call to `Vm::alloc`, which may
+//! collect) every object the interpreter will use afterwards is reachable
+//! from the roots (`roots.rs`): the value stack, frames, open upvalues,
+//! globals, the temp-root stack, the loaded prototypes. An object is freed
+//! only by a sweep after a mark that did not reach it, so a handle obeying
+//! ROOTED always points at a live, initialised object of the kind its type
+//! says. Handles (`ObjRef`, `Gc<T>`) are plain `Copy` pointers; they carry
+//! no lifetime, so ROOTED is kept by the interpreter's discipline and
+//! checked by `--gc-stress --gc-verify --gc-poison` runs of the test corpus.
+//!
+//! **INIT**: an object's kind byte is written in the same `init_*` call that
+//! writes all its fields, before the `Fresh` block becomes a handle, so no
+//! handle ever sees an uninitialised object.
+#![allow(unsafe_code)]
+
+mod layout;
+mod roots;
+mod table;
+
+pub use layout::*;
+pub use roots::Roots;
+pub use table::{Entry, Table, TableLoc};
+
+use gc::{AllocError, Heap, Marker, ObjPtr};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use crate::value::Value;
+
+/// What a heap block is. Stored in the first byte of the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum ObjKind {
+    String = 1,
+    Function = 2,
+    Closure = 3,
+    Upvalue = 4,
+    Class = 5,
+    Instance = 6,
+    BoundMethod = 7,
+    Native = 8,
+    /// Raw bytes: a function's code and line table.
+    Bytes = 9,
+    /// A fixed-length array of values: a function's constants.
+    ValueArray = 10,
+    /// The slot array of a [`Table`].
+    Entries = 11,
+}
+
+impl ObjKind {
+    fn from_byte(b: u8) -> Option<ObjKind> {
+        use ObjKind::*;
+        Some(match b {
+            1 => String,
+            2 => Function,
+            3 => Closure,
+            4 => Upvalue,
+            5 => Class,
+            6 => Instance,
+            7 => BoundMethod,
+            8 => Native,
+            9 => Bytes,
+            10 => ValueArray,
+            11 => Entries,
+            _ => return None,
+        })
+    }
+}
+
+/// Word 0 of every object.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Header {
+    kind: ObjKind,
+    _pad: [u8; 3],
+    /// Kind-specific 32 bits: a string's hash, a closure's upvalue count.
+    aux: u32,
+}
+
+impl Header {
+    fn new(kind: ObjKind, aux: u32) -> Header {
+        Header {
+            kind,
+            _pad: [0; 3],
+            aux,
+        }
+    }
+}
+
+/// An untyped handle to a live heap object (see ROOTED).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(transparent)]
+pub struct ObjRef(NonNull<Header>);
+
+impl ObjRef {
+    #[inline(always)]
+    pub fn addr(self) -> usize {
+        self.0.as_ptr() as usize
+    }
+
+    #[inline(always)]
+    pub(crate) fn from_addr(addr: usize) -> Option<ObjRef> {
+        NonNull::new(addr as *mut Header).map(ObjRef)
+    }
+
+    #[inline(always)]
+    pub fn kind(self) -> ObjKind {
+        // SAFETY: ROOTED + INIT: the handle points at a live object whose
+        // header was written by its `init_*` call.
+        unsafe { (*self.0.as_ptr()).kind }
+    }
+
+    #[inline(always)]
+    pub fn ptr(self) -> ObjPtr {
+        self.0.cast()
+    }
+
+    #[inline(always)]
+    pub fn from_ptr(p: ObjPtr) -> ObjRef {
+        ObjRef(p.cast())
+    }
+
+    /// A typed handle if the kind matches.
+    #[inline(always)]
+    pub fn downcast<T: HeapObject>(self) -> Option<Gc<T>> {
+        if self.kind() == T::KIND {
+            Some(Gc::from_ref_unchecked(self))
+        } else {
+            None
+        }
+    }
+
+    /// Reads the kind byte without trusting it (verify mode).
+    pub fn kind_checked(self) -> Option<ObjKind> {
+        // SAFETY: only called on pointers the collector has just validated
+        // as the start of an allocated slot (MARK_BAD_POINTER in gc), whose
+        // first byte is therefore readable memory.
+        ObjKind::from_byte(unsafe { *(self.0.as_ptr() as *const u8) })
+    }
+}
+
+/// Implemented by every `#[repr(C)]` object struct, naming its kind.
+pub trait HeapObject {
+    const KIND: ObjKind;
+}
+
+/// A typed handle to a live object of kind `T::KIND` (see ROOTED).
+#[repr(transparent)]
+pub struct Gc<T> {
+    ptr: NonNull<T>,
+    _t: PhantomData<*const T>,
+}
+
+impl<T> Clone for Gc<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Gc<T> {}
+impl<T> PartialEq for Gc<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr == other.ptr
+    }
+}
+impl<T> Eq for Gc<T> {}
+
+impl<T: HeapObject> Gc<T> {
+    /// Only for callers that checked the kind (or created the object).
+    #[inline(always)]
+    pub(crate) fn from_ref_unchecked(r: ObjRef) -> Gc<T> {
+        debug_assert_eq!(r.kind(), T::KIND);
+        Gc {
+            ptr: r.0.cast(),
+            _t: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    pub fn as_ref(self) -> ObjRef {
+        ObjRef(self.ptr.cast())
+    }
+
+    #[inline(always)]
+    pub fn value(self) -> Value {
+        Value::obj(self.as_ref())
+    }
+
+    #[inline(always)]
+    fn raw(self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+}
+
+impl<T> std::ops::Deref for Gc<T> {
+    type Target = T;
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        // SAFETY: ROOTED: a `Gc<T>` points at a live, initialised `T`. The
+        // shared borrow lasts as long as the handle's borrow; object fields
+        // that change after creation are written only through `set_*`
+        // methods that never overlap such a borrow of the same field.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+/// A freshly allocated, uninitialised block: the only thing `init_*` takes,
+/// so a handle can be made only from memory that `alloc` just returned.
+pub struct Fresh {
+    ptr: ObjPtr,
+    size: usize,
+}
+
+/// Allocates `size` bytes from the heap. Never collects: the VM decides when
+/// to collect before calling this (it alone knows the roots).
+pub fn alloc(heap: &mut Heap, size: usize) -> Result<Fresh, AllocError> {
+    let ptr = heap.alloc(size)?;
+    Ok(Fresh { ptr, size })
+}
+
+impl Fresh {
+    /// Writes `obj` at the start of the block and returns its handle.
+    fn init<T: HeapObject>(self, obj: T) -> Gc<T> {
+        debug_assert!(std::mem::size_of::<T>() <= self.size);
+        let p = self.ptr.cast::<T>();
+        // SAFETY: `self.ptr` is a fresh block of `self.size >= size_of::<T>()`
+        // bytes, 8-aligned (gc's alloc contract), that nothing else refers
+        // to yet; every T here has alignment 8.
+        unsafe { p.as_ptr().write(obj) };
+        Gc {
+            ptr: p,
+            _t: PhantomData,
+        }
+    }
+
+    /// Pointer to byte `offset` of the block, for writing trailing data.
+    fn tail<U>(&self, offset: usize, count: usize) -> *mut U {
+        debug_assert!(offset + count * std::mem::size_of::<U>() <= self.size);
+        // SAFETY: offset is within the block (asserted above in debug
+        // builds; every caller computes it from the same size formula it
+        // allocated with).
+        unsafe { self.ptr.as_ptr().add(offset).cast::<U>() }
+    }
+}
+
+/// Marks every object `obj` refers to: the embedder half of tracing.
+pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
+    let mark_val = |m: &mut Marker<'_>, v: Value| {
+        if let Some(o) = v.as_obj() {
+            m.mark(o.ptr());
+        }
+    };
+    match obj.kind() {
+        ObjKind::Upvalue => {
+            let u: Gc<UpvalueObj> = Gc::from_ref_unchecked(obj);
+            mark_val(m, u.closed());
+        }
+        ObjKind::String | ObjKind::Bytes => {}
+        ObjKind::Function => {
+            let f: Gc<FunctionObj> = Gc::from_ref_unchecked(obj);
+            m.mark(f.code.as_ref().ptr());
+            m.mark(f.lines.as_ref().ptr());
+            m.mark(f.constants.as_ref().ptr());
+            if let Some(n) = f.name {
+                m.mark(n.as_ref().ptr());
+            }
+        }
+        ObjKind::Closure => {
+            let c: Gc<ClosureObj> = Gc::from_ref_unchecked(obj);
+            m.mark(c.function.as_ref().ptr());
+            for u in c.upvalues() {
+                m.mark(u.as_ref().ptr());
+            }
+        }
+        ObjKind::Class => {
+            let c: Gc<ClassObj> = Gc::from_ref_unchecked(obj);
+            m.mark(c.name.as_ref().ptr());
+            c.methods_loc().mark_entries(m);
+        }
+        ObjKind::Instance => {
+            let i: Gc<InstanceObj> = Gc::from_ref_unchecked(obj);
+            m.mark(i.class.as_ref().ptr());
+            i.fields_loc().mark_entries(m);
+        }
+        ObjKind::BoundMethod => {
+            let b: Gc<BoundMethodObj> = Gc::from_ref_unchecked(obj);
+            mark_val(m, b.receiver);
+            m.mark(b.method.as_ref().ptr());
+        }
+        ObjKind::Native => {
+            let n: Gc<NativeObj> = Gc::from_ref_unchecked(obj);
+            m.mark(n.name.as_ref().ptr());
+        }
+        ObjKind::ValueArray => {
+            let a: Gc<ValueArrayObj> = Gc::from_ref_unchecked(obj);
+            for &v in a.as_slice() {
+                mark_val(m, v);
+            }
+        }
+        ObjKind::Entries => {
+            let e: Gc<EntriesObj> = Gc::from_ref_unchecked(obj);
+            for entry in e.as_slice() {
+                if let Some(k) = entry.key {
+                    m.mark(k.as_ref().ptr());
+                    mark_val(m, entry.value);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! The VM: heap, stack, frames, globals, and the glue between them.
+//! The instruction loop itself is in `interp.rs`.
+
+use std::io::Write;
+use std::time::Instant;
+
+use gc::{GcConfig, Heap};
+use lang::{Constant, Proto};
+
+use crate::error::{InterpretError, RuntimeError, TraceLine};
+use crate::frame::CallFrame;
+use crate::intern::InternSet;
+use crate::native::NativeFn;
+use crate::object::{
+    self, hash_bytes, BytesObj, ClosureObj, Fresh, FunctionObj, Gc, NativeObj, Roots, StringObj,
+    Table, TableLoc, UpvalueObj, ValueArrayObj,
+};
+use crate::value::Value;
+
+/// How the VM is set up (CLI flags and `LOAMDEBUG`).
+#[derive(Clone, Debug, Default)]
+pub struct VmOptions {
+    pub gc: GcConfig,
+}
+
+pub struct Vm {
+    pub(crate) heap: Heap,
+    /// The value stack; `len()` is clox's `stackTop`.
+    pub(crate) stack: Vec<Value>,
+    pub(crate) frames: Vec<CallFrame>,
+    /// Open upvalues, sorted by stack slot (ascending).
+    pub(crate) open_upvalues: Vec<Gc<UpvalueObj>>,
+    /// Boxed so `globals_loc` stays valid when the `Vm` moves.
+    globals: Box<Table>,
+    pub(crate) strings: InternSet,
+    /// Values Rust code must keep alive across a safepoint (loading
+    /// prototypes, natives building results). A stack: push, then pop.
+    pub(crate) temp_roots: Vec<Value>,
+    /// Strings the VM itself needs forever (`init`).
+    pinned: Vec<Gc<StringObj>>,
+    pub(crate) init_string: Gc<StringObj>,
+    pub(crate) out: Box<dyn Write>,
+    pub(crate) started: Instant,
+}
+
+impl Vm {
+    pub fn new(options: VmOptions, out: Box<dyn Write>) -> Vm {
+        let mut heap = Heap::new(options.gc.clone());
+        let mut strings = InternSet::new();
+        // Bootstrapping: nothing can be collected yet (no roots exist and
+        // we do not ask the heap to collect), so allocate directly.
+        let init_string = match object::alloc(&mut heap, StringObj::size_for(4)) {
+            Ok(f) => f.init_string(b"init", hash_bytes(b"init")),
+            Err(_) => {
+                eprintln!("loam: out of memory at startup");
+                std::process::exit(70);
+            }
+        };
+        strings.insert(init_string);
+        Vm {
+            heap,
+            stack: Vec::with_capacity(crate::frame::FRAMES_MAX * 256),
+            frames: Vec::with_capacity(crate::frame::FRAMES_MAX),
+            open_upvalues: Vec::new(),
+            globals: Box::new(Table::new()),
+            strings,
+            temp_roots: Vec::new(),
+            pinned: vec![init_string],
+            init_string,
+            out,
+            started: Instant::now(),
+        }
+    }
+
+    /// Compiles and runs `source` as a script. Globals persist across calls
+    /// (the REPL relies on it); the stack is reset after a runtime error.
+    pub fn interpret(&mut self, source: &[u8]) -> Result<(), InterpretError> {
+        let proto = lang::compile(source).map_err(InterpretError::Compile)?;
+        let result = self.run_proto(&proto);
+        let _ = self.out.flush();
+        result.map_err(InterpretError::Runtime)
+    }
+
+    fn run_proto(&mut self, proto: &Proto) -> Result<(), RuntimeError> {
+        let function = self.load_proto(proto)?;
+        self.stack.push(function.value());
+        let closure = match self.new_closure(function) {
+            Ok(c) => c,
+            Err(e) => {
+                self.reset();
+                return Err(e);
+            }
+        };
+        self.stack.pop();
+        self.stack.push(closure.value());
+        self.frames.push(CallFrame {
+            closure,
+            ip: 0,
+            base: 0,
+        });
+        let r = self.run();
+        if r.is_err() {
+            self.reset();
+        }
+        r
+    }
+
+    fn reset(&mut self) {
+        self.stack.clear();
+        self.frames.clear();
+        self.open_upvalues.clear();
+        self.temp_roots.clear();
+    }
+
+    pub fn output(&mut self) -> &mut dyn Write {
+        &mut *self.out
+    }
+
+    pub fn gc_stats(&self) -> gc::GcStats {
+        self.heap.stats()
+    }
+
+    // ------------------------------------------------------------ heap glue
+
+    /// The one safepoint: may run a collection, then allocates. Every
+    /// object the caller still needs must be rooted (ROOTED).
+    #[inline]
+    pub(crate) fn alloc(&mut self, size: usize) -> Result<Fresh, RuntimeError> {
+        if self.heap.should_collect() {
+            self.collect(false);
+        }
+        object::alloc(&mut self.heap, size).map_err(|_| self.error("Out of memory."))
+    }
+
+    pub(crate) fn collect(&mut self, full: bool) {
+        let mut roots = Roots {
+            stack: &self.stack,
+            frames: &self.frames,
+            open_upvalues: &self.open_upvalues,
+            globals: TableLoc::of_boxed(&mut self.globals),
+            temp_roots: &self.temp_roots,
+            pinned: &self.pinned,
+            strings: &mut self.strings,
+            verify: self.heap.config().verify,
+        };
+        self.heap.collect(&mut roots, full);
+    }
+
+    pub(crate) fn globals(&mut self) -> TableLoc {
+        TableLoc::of_boxed(&mut self.globals)
+    }
+
+    /// Makes room in `t` for one more key. `t`'s owner must be rooted.
+    #[inline]
+    pub(crate) fn table_reserve(&mut self, t: TableLoc) -> Result<(), RuntimeError> {
+        if let Some(cap) = t.grow_to() {
+            let fresh = self.alloc(object::EntriesObj::size_for(cap))?;
+            t.install(fresh.init_entries(cap));
+        }
+        Ok(())
+    }
+
+    /// The interned string for `bytes`.
+    pub(crate) fn intern(&mut self, bytes: &[u8]) -> Result<Gc<StringObj>, RuntimeError> {
+        let hash = hash_bytes(bytes);
+        if let Some(s) = self.strings.find(hash, bytes, &[]) {
+            return Ok(s);
+        }
+        let s = self
+            .alloc(StringObj::size_for(bytes.len()))?
+            .init_string(bytes, hash);
+        self.strings.insert(s);
+        Ok(s)
+    }
+
+    /// The interned concatenation of two strings. Both must be rooted.
+    pub(crate) fn concat(
+        &mut self,
+        a: Gc<StringObj>,
+        b: Gc<StringObj>,
+    ) -> Result<Gc<StringObj>, RuntimeError> {
+        let hash = object::hash_concat(a.as_bytes(), b.as_bytes());
+        if let Some(s) = self.strings.find(hash, a.as_bytes(), b.as_bytes()) {
+            return Ok(s);
+        }
+        let fresh = self.alloc(StringObj::size_for(a.len() + b.len()))?;
+        // After the safepoint: `a` and `b` are rooted, so their bytes are
+        // still where they were (the heap does not move objects).
+        let s = fresh.init_concat(a.as_bytes(), b.as_bytes(), hash);
+        self.strings.insert(s);
+        Ok(s)
+    }
+
+    /// A closure over `function` with fresh (not yet captured) upvalue
+    /// slots filled by the caller. `function` must be rooted.
+    pub(crate) fn new_closure_with(
+        &mut self,
+        function: Gc<FunctionObj>,
+        upvalue: impl FnMut(usize) -> Gc<UpvalueObj>,
+    ) -> Result<Gc<ClosureObj>, RuntimeError> {
+        let n = function.upvalue_count as usize;
+        Ok(self
+            .alloc(ClosureObj::size_for(n))?
+            .init_closure(function, upvalue))
+    }
+
+    fn new_closure(&mut self, function: Gc<FunctionObj>) -> Result<Gc<ClosureObj>, RuntimeError> {
+        debug_assert_eq!(function.upvalue_count, 0);
+        self.new_closure_with(function, |_| unreachable!("script has no upvalues"))
+    }
+
+    /// Registers a native function as a global.
+    pub fn define_native(&mut self, name: &str, arity: i32, function: NativeFn) {
+        let r = (|| -> Result<(), RuntimeError> {
+            let name = self.intern(name.as_bytes())?;
+            self.temp_roots.push(name.value());
+            let native = self
+                .alloc(NativeObj::SIZE)?
+                .init_native(function, arity, name);
+            self.temp_roots.push(native.value());
+            let globals = self.globals();
+            self.table_reserve(globals)?;
+            globals.set(name, native.value());
+            self.temp_roots.truncate(self.temp_roots.len() - 2);
+            Ok(())
+        })();
+        if let Err(e) = r {
+            eprintln!("loam: cannot define native {name}: {}", e.message);
+            std::process::exit(70);
+        }
+    }
+
+    /// Loads a compiled prototype (and, recursively, the ones in its
+    /// constants) into heap objects.
+    fn load_proto(&mut self, proto: &Proto) -> Result<Gc<FunctionObj>, RuntimeError> {
+        let base = self.temp_roots.len();
+        let r = self.load_proto_rooted(proto);
+        self.temp_roots.truncate(base);
+        r
+    }
+
+    fn load_proto_rooted(&mut self, proto: &Proto) -> Result<Gc<FunctionObj>, RuntimeError> {
+        let chunk = &proto.chunk;
+        let code = self
+            .alloc(BytesObj::size_for(chunk.code.len()))?
+            .init_bytes(&chunk.code);
+        self.temp_roots.push(code.as_ref().into());
+        let line_bytes: Vec<u8> = chunk.lines.iter().flat_map(|l| l.to_le_bytes()).collect();
+        let lines = self
+            .alloc(BytesObj::size_for(line_bytes.len()))?
+            .init_bytes(&line_bytes);
+        self.temp_roots.push(lines.as_ref().into());
+        let constants = self
+            .alloc(ValueArrayObj::size_for(chunk.constants.len()))?
+            .init_value_array(chunk.constants.len());
+        self.temp_roots.push(constants.as_ref().into());
+        for (i, c) in chunk.constants.iter().enumerate() {
+            let v = match c {
+                Constant::Number(n) => Value::number(*n),
+                Constant::String(s) => self.intern(s)?.value(),
+                Constant::Function(p) => self.load_proto(p)?.value(),
+            };
+            constants.set(i, v);
+        }
+        let name = match &proto.name {
+            Some(n) => {
+                let s = self.intern(n)?;
+                self.temp_roots.push(s.value());
+                Some(s)
+            }
+            None => None,
+        };
+        let f = self
+            .alloc(std::mem::size_of::<FunctionObj>())?
+            .init_function(
+                proto.arity as u32,
+                proto.upvalue_count as u32,
+                code,
+                lines,
+                constants,
+                name,
+            );
+        Ok(f)
+    }
+
+    // --------------------------------------------------------------- errors
+
+    /// A runtime error with clox's stack trace. The innermost frame's `ip`
+    /// must have been saved (the loop does so before calling this).
+    pub(crate) fn error(&self, message: impl Into<String>) -> RuntimeError {
+        let trace = self
+            .frames
+            .iter()
+            .rev()
+            .map(|f| {
+                let function = f.closure.function;
+                TraceLine {
+                    line: function.line_at(f.ip.saturating_sub(1)),
+                    function: function
+                        .name
+                        .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned()),
+                }
+            })
+            .collect();
+        RuntimeError {
+            message: message.into(),
+            trace,
+        }
+    }
+}
+
+impl From<crate::object::ObjRef> for Value {
+    fn from(r: crate::object::ObjRef) -> Value {
+        Value::obj(r)
+    }
+}
+
+impl Vm {
+    /// Names of all globals (REPL completion).
+    pub fn global_names(&mut self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .globals()
+            .entries()
+            .iter()
+            .filter_map(|e| e.key)
+            .map(|k| String::from_utf8_lossy(k.as_bytes()).into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// What `print` would show for global `name`, unless it is undefined
+    /// or nil (the REPL's echo).
+    pub fn global_text(&mut self, name: &str) -> Option<Vec<u8>> {
+        let hash = crate::object::hash_bytes(name.as_bytes());
+        let key = self.strings.find(hash, name.as_bytes(), &[])?;
+        let v = self.globals().get(key)?;
+        if v.is_nil() {
+            return None;
+        }
+        let mut out = Vec::new();
+        crate::print::format_value(&mut out, v);
+        Some(out)
+    }
+}
