@@ -1,0 +1,115 @@
+//! The background sweeper (Go's `bgsweep`): one thread per heap that sweeps
+//! the span snapshot in small batches while the mutator runs, parks when the
+//! snapshot is drained, is woken at every mark termination, and is joined
+//! when the heap is dropped.
+
+use crate::sweep::{sweep_one, Sweeper};
+use crate::sync::{thread, yield_now, Arc, AtomicBool, Condvar, LockRank, Mutex, Ordering};
+use crate::HeapShared;
+
+/// Spans swept between yields.
+const BATCH: usize = 8;
+
+struct Park {
+    /// A mark termination published new work since the sweeper last looked.
+    work: bool,
+    /// The sweeper is waiting on the condition variable.
+    parked: bool,
+}
+
+struct Ctl {
+    park: Mutex<Park>,
+    cv: Condvar,
+    shutdown: AtomicBool,
+}
+
+/// Handle to the background sweeper thread.
+pub(crate) struct BgSweeper {
+    ctl: Arc<Ctl>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl BgSweeper {
+    pub(crate) fn start(heap: Arc<HeapShared>) -> BgSweeper {
+        let ctl = Arc::new(Ctl {
+            park: Mutex::new(
+                LockRank::BgSweepPark,
+                Park {
+                    work: false,
+                    parked: false,
+                },
+            ),
+            cv: Condvar::new(),
+            shutdown: AtomicBool::new(false),
+        });
+        let c = ctl.clone();
+        #[cfg(not(loom))]
+        let handle = thread::Builder::new()
+            .name("gc-bgsweep".into())
+            .spawn(move || run(&heap, &c))
+            .expect("gc: cannot start the background sweeper thread");
+        #[cfg(loom)]
+        let handle = thread::spawn(move || run(&heap, &c));
+        BgSweeper {
+            ctl,
+            handle: Some(handle),
+        }
+    }
+
+    /// Mark termination: there is a new snapshot to sweep.
+    pub(crate) fn wake(&self) {
+        let mut p = self.ctl.park.lock();
+        p.work = true;
+        if p.parked {
+            self.ctl.cv.notify_one();
+        }
+    }
+
+    /// Stop and join the thread (heap drop).
+    pub(crate) fn shutdown(&mut self) {
+        self.ctl.shutdown.store(true, Ordering::Release);
+        {
+            let _p = self.ctl.park.lock();
+            self.ctl.cv.notify_one();
+        }
+        if let Some(h) = self.handle.take() {
+            if h.join().is_err() {
+                gc_throw!(BGSWEEP, "background sweeper thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for BgSweeper {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn run(heap: &HeapShared, ctl: &Ctl) {
+    loop {
+        {
+            let mut p = ctl.park.lock();
+            while !p.work && !ctl.shutdown.load(Ordering::Acquire) {
+                p.parked = true;
+                ctl.cv.wait(&mut p);
+                p.parked = false;
+            }
+            p.work = false;
+        }
+        if ctl.shutdown.load(Ordering::Acquire) {
+            return;
+        }
+        'sweep: loop {
+            for _ in 0..BATCH {
+                if sweep_one(heap, Sweeper::Background).is_none() {
+                    break 'sweep;
+                }
+            }
+            if ctl.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            yield_now();
+        }
+    }
+}

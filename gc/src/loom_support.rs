@@ -1,0 +1,159 @@
+//! Hooks for the loom models in `tests/loom_sweep.rs` (`cfg(loom)` only):
+//! drive the real sweep machinery (`HeapShared`, `MHeap`, `MCentral`,
+//! `sweep_one`, `finish_sweep`, the verify checks) one cycle step at a time,
+//! from loom threads. Not an API.
+
+use crate::mspan::{MSpanState, SpanPtr};
+use crate::seed::SeedBug;
+use crate::sizeclasses::class_info;
+use crate::sweep::{self, Sweeper};
+use crate::sync::Arc;
+use crate::{verify, HeapShared};
+
+/// A heap without a mutator `Heap` around it.
+#[derive(Clone)]
+pub struct Model {
+    shared: Arc<HeapShared>,
+}
+
+/// A span created by the model.
+#[derive(Clone, Copy, Debug)]
+pub struct SpanRef(SpanPtr);
+
+// SAFETY: span structs live as long as the heap (Model keeps it alive);
+// the model's accessors follow the span ownership table.
+unsafe impl Send for SpanRef {}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Model {
+    /// A verify-mode heap with a small (64 MiB) arena.
+    pub fn new() -> Model {
+        Model {
+            shared: Arc::new(HeapShared::new(64 << 20, false, true)),
+        }
+    }
+
+    pub fn set_seed_bug(&self, bug: SeedBug) {
+        self.shared.mheap.seed.set(bug, 0);
+    }
+
+    /// The heap's sweepgen.
+    pub fn sg(&self) -> u32 {
+        self.shared.sweep.sg()
+    }
+
+    /// A span of `class` with its first `nobjs` slots allocated, handed to
+    /// its mcentral as the mutator's mcache would leave it.
+    pub fn small_span(&self, class: usize, nobjs: usize) -> SpanRef {
+        let sg = self.sg();
+        let npages = class_info(class).npages as usize;
+        let s = self
+            .shared
+            .mheap
+            .alloc_span(npages, class, sg)
+            .expect("model arena");
+        // SAFETY: fresh span on no list: the allocating mutator owns it.
+        unsafe {
+            s.as_ref().with_data(|d| {
+                for _ in 0..nobjs {
+                    d.next_free_index().expect("room");
+                }
+            })
+        };
+        self.shared.mheap.central[class].uncache_span(s, sg);
+        SpanRef(s)
+    }
+
+    /// A large span of `npages` (its object allocated), as `alloc_large`
+    /// leaves it, then written by its new owner.
+    pub fn large_span(&self, npages: usize) -> SpanRef {
+        let s = self
+            .shared
+            .mheap
+            .alloc_span(npages, 0, self.sg())
+            .expect("model arena");
+        // SAFETY: fresh large span at sg on no list: the allocating mutator
+        // owns its data until the next cycle's sweeper claims it.
+        unsafe {
+            s.as_ref().with_data(|d| {
+                assert_eq!((d.freeindex, d.alloc_count, d.nelems), (1, 1, 1));
+                d.alloc_bits[0] = 0;
+            })
+        };
+        SpanRef(s)
+    }
+
+    /// Mark slot `idx` of `s` (stop-the-world marking).
+    pub fn mark(&self, s: SpanRef, idx: usize) {
+        // SAFETY: called only between sweep termination and mark
+        // termination with no sweeper holding a span (the models' setup).
+        unsafe {
+            s.0.as_ref()
+                .with_data(|d| d.gcmark_bits[idx / 64] |= 1 << (idx % 64))
+        };
+    }
+
+    /// Cycle steps 2 and 4: snapshot the span list, `sg += 2`, new cursor.
+    pub fn mark_termination(&self) -> u32 {
+        let len = {
+            let _h = self.shared.mheap.lock.lock();
+            self.shared.mheap.allspans.len()
+        };
+        self.shared.sweep.start_cycle(len)
+    }
+
+    /// One step of the background sweeper; false once drained.
+    pub fn sweep_one_background(&self) -> bool {
+        sweep::sweep_one(&self.shared, Sweeper::Background).is_some()
+    }
+
+    /// Cycle step 1 as `Heap::collect` runs it: finish the sweep, wait for
+    /// in-flight sweepers, check `SWEEP_BEFORE_MARK` (verify mode).
+    pub fn sweep_termination(&self) {
+        sweep::finish_sweep(&self.shared);
+        verify::check_sweep_before_mark(&self.shared, self.shared.mheap.allspans.len(), true);
+    }
+
+    /// The span's sweepgen.
+    pub fn sweepgen(&self, s: SpanRef) -> u32 {
+        // SAFETY: span structs live as long as the heap.
+        unsafe { s.0.as_ref() }.sweepgen.load()
+    }
+
+    /// Whether the span struct is in use.
+    pub fn in_use(&self, s: SpanRef) -> bool {
+        // SAFETY: span structs live as long as the heap.
+        unsafe { s.0.as_ref() }.state() == MSpanState::InUse
+    }
+
+    /// Same span struct?
+    pub fn same(&self, a: SpanRef, b: SpanRef) -> bool {
+        a.0 == b.0
+    }
+
+    /// Spans recorded in `allspans`.
+    pub fn nspans(&self) -> usize {
+        self.shared.mheap.allspans.len()
+    }
+
+    /// (freeindex, alloc_count, first alloc-bits word, first mark word) of
+    /// a span nobody else can touch (call after joining the sweepers).
+    pub fn span_bits(&self, s: SpanRef) -> (usize, usize, u64, u64) {
+        // SAFETY: the caller has joined every other thread.
+        unsafe {
+            s.0.as_ref().with_data(|d| {
+                (
+                    d.freeindex,
+                    d.alloc_count,
+                    d.alloc_bits[0],
+                    d.gcmark_bits[0],
+                )
+            })
+        }
+    }
+}

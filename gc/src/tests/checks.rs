@@ -1,0 +1,139 @@
+//! The named checks fire: each scenario runs in a child process and must
+//! abort with the invariant's name.
+
+use super::{assert_child_throws, child_scenario, Leaves};
+use crate::{GcConfig, Heap, ObjPtr};
+
+fn verify_heap() -> Heap {
+    Heap::new(GcConfig {
+        verify: true,
+        concurrent_sweep: false,
+        ..GcConfig::default()
+    })
+}
+
+#[test]
+fn bad_pointer_interior() {
+    if child_scenario().is_some() {
+        let mut heap = verify_heap();
+        let p = heap.alloc(64).unwrap();
+        let mut g = Leaves::default();
+        g.roots.push(p);
+        heap.collect(&mut g, true);
+        // SAFETY: p + 8 stays inside the 64-byte object (never dereferenced).
+        g.bogus
+            .push(unsafe { ObjPtr::new_unchecked(p.as_ptr().add(8)) });
+        heap.collect(&mut g, true);
+        return;
+    }
+    assert_child_throws(
+        "tests::checks::bad_pointer_interior",
+        "x",
+        "MARK_BAD_POINTER",
+    );
+}
+
+#[test]
+fn bad_pointer_free_slot() {
+    if child_scenario().is_some() {
+        let mut heap = verify_heap();
+        let keep = heap.alloc(64).unwrap();
+        let dead = heap.alloc(64).unwrap();
+        let mut g = Leaves::default();
+        g.roots.push(keep);
+        heap.collect(&mut g, true);
+        g.bogus.push(dead); // freed by the first cycle
+        heap.collect(&mut g, true);
+        return;
+    }
+    assert_child_throws(
+        "tests::checks::bad_pointer_free_slot",
+        "x",
+        "MARK_BAD_POINTER",
+    );
+}
+
+#[test]
+fn bad_pointer_outside_heap() {
+    // Checked even without verify mode: one range compare.
+    if child_scenario().is_some() {
+        let mut heap = Heap::new(GcConfig::default());
+        let mut local = 0u64;
+        let mut g = Leaves::default();
+        g.bogus.push(core::ptr::NonNull::from(&mut local).cast());
+        heap.collect(&mut g, true);
+        return;
+    }
+    assert_child_throws(
+        "tests::checks::bad_pointer_outside_heap",
+        "x",
+        "MARK_BAD_POINTER",
+    );
+}
+
+#[test]
+fn span_accounting_detects_miscount() {
+    if child_scenario().is_some() {
+        let mut heap = verify_heap();
+        let mut g = Leaves::default();
+        g.roots.push(heap.alloc(64).unwrap());
+        let span = heap.mcache.alloc[crate::sizeclasses::size_to_class(64)].unwrap();
+        // SAFETY: the span is in our mcache: the mutator owns its data.
+        // Corrupt it the way a lost allocation-count update would.
+        unsafe { span.as_ref().with_data(|d| d.alloc_count += 1) };
+        heap.collect(&mut g, true);
+        return;
+    }
+    assert_child_throws(
+        "tests::checks::span_accounting_detects_miscount",
+        "x",
+        "SPAN_ACCOUNTING",
+    );
+}
+
+#[test]
+fn sweep_ownership_detects_stolen_span() {
+    if child_scenario().is_some() {
+        let mut heap = verify_heap();
+        let mut g = Leaves::default();
+        heap.alloc(64).unwrap();
+        heap.collect(&mut g, false); // the span now needs sweeping (sg-2)
+        let shared = heap.shared.clone();
+        let sg = shared.sweep.sg();
+        let span = shared.mheap.allspans.get(0);
+        let _active = crate::sweep::ActiveSweeper::enter(&shared.sweep);
+        let locked = crate::sweep::try_acquire(span, sg, &shared.sweep).expect("claim");
+        // Someone else publishes the span we own.
+        span.sweepgen.publish(sg);
+        locked.sweep_span(
+            &shared,
+            crate::sweep::SweepMode::ToLists,
+            crate::sweep::Sweeper::Lazy,
+        );
+        return;
+    }
+    assert_child_throws(
+        "tests::checks::sweep_ownership_detects_stolen_span",
+        "x",
+        "SWEEP_OWNERSHIP",
+    );
+}
+
+#[test]
+fn lock_rank_detects_inversion() {
+    // Debug builds only (the rank check compiles away in release).
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    if child_scenario().is_some() {
+        let heap = Heap::new(GcConfig::default());
+        let _c = heap.shared.mheap.central[1].lock.lock();
+        let _h = heap.shared.mheap.lock.lock(); // MHeap after MCentral: wrong
+        return;
+    }
+    assert_child_throws(
+        "tests::checks::lock_rank_detects_inversion",
+        "x",
+        "LOCK_RANK",
+    );
+}
