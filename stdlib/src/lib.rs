@@ -7,7 +7,7 @@
 
 #![forbid(unsafe_code)]
 
-use vm::{NativeCtx, Value, Vm};
+use vm::{MethodReceiver, NativeCtx, Value, Vm};
 
 /// Defines every native as a global of `vm`.
 pub fn install(vm: &mut Vm) {
@@ -16,6 +16,71 @@ pub fn install(vm: &mut Vm) {
     vm.define_native("gc", 0, gc);
     vm.define_native("setGCPercent", 1, set_gc_percent);
     vm.define_native("str", 1, str);
+    vm.define_native("Map", 0, map_new);
+    vm.define_native("gcStats", 0, gc_stats);
+
+    use MethodReceiver::{List, Map};
+    vm.define_method(List, "len", 0, list_len);
+    vm.define_method(List, "push", 1, list_push);
+    vm.define_method(List, "pop", 0, list_pop);
+    vm.define_method(List, "insert", 2, list_insert);
+    vm.define_method(List, "remove", 1, list_remove);
+    vm.define_method(Map, "len", 0, map_len);
+    vm.define_method(Map, "has", 1, map_has);
+    vm.define_method(Map, "remove", 1, map_remove);
+    vm.define_method(Map, "keys", 0, map_keys);
+    vm.define_method(Map, "values", 0, map_values);
+}
+
+fn map_new(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    ctx.new_map()
+}
+
+fn list_len(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    Ok(Value::number(ctx.list_len()? as f64))
+}
+
+fn list_push(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let v = ctx.arg(0);
+    ctx.list_push(v)?;
+    Ok(Value::NIL)
+}
+
+fn list_pop(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    ctx.list_pop()
+}
+
+fn list_insert(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let (i, v) = (ctx.arg(0), ctx.arg(1));
+    ctx.list_insert(i, v)?;
+    Ok(Value::NIL)
+}
+
+fn list_remove(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let i = ctx.arg(0);
+    ctx.list_remove(i)
+}
+
+fn map_len(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    Ok(Value::number(ctx.map_len()? as f64))
+}
+
+fn map_has(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let k = ctx.arg(0);
+    Ok(Value::bool(ctx.map_has(k)?))
+}
+
+fn map_remove(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let k = ctx.arg(0);
+    ctx.map_remove(k)
+}
+
+fn map_keys(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    ctx.map_list(false)
+}
+
+fn map_values(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    ctx.map_list(true)
 }
 
 /// `str(v)`: the text `print` would show, as a string.
@@ -43,4 +108,22 @@ fn set_gc_percent(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
     }
     let n = v.as_number().clamp(i32::MIN as f64, i32::MAX as f64) as i32;
     Ok(Value::number(ctx.set_gc_percent(n) as f64))
+}
+
+/// `gcStats()`: the collector's counters as a Map (LANGUAGE.md §6).
+fn gc_stats(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let s = ctx.gc_stats();
+    let finalizers_run = 0.0; // no finalizers exist yet (setFinalizer is a later issue)
+    ctx.map_of_numbers(&[
+        ("numGC", s.num_gc as f64),
+        ("heapAlloc", s.heap_alloc as f64),
+        ("heapObjects", s.heap_objects as f64),
+        ("heapSys", s.heap_sys as f64),
+        ("nextGC", s.next_gc as f64),
+        ("pauseTotalNs", s.pause_total_ns as f64),
+        ("maxPauseNs", s.max_pause_ns as f64),
+        ("finalizersRun", finalizers_run),
+        ("sweptBackground", s.swept_background as f64),
+        ("sweptLazy", s.swept_lazy as f64),
+    ])
 }

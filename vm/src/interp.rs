@@ -6,12 +6,13 @@
 
 use lang::OpCode;
 
+use crate::collections::list_index;
 use crate::error::RuntimeError;
 use crate::frame::{CallFrame, FRAMES_MAX};
 use crate::native::NativeCtx;
 use crate::object::{
-    BoundMethodObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, NativeObj, ObjKind,
-    StringObj, UpvalueObj,
+    BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, ListObj,
+    MapObj, NativeObj, ObjKind, StringObj, UpvalueObj,
 };
 use crate::value::Value;
 use crate::vm::Vm;
@@ -22,29 +23,29 @@ impl Vm {
             return Ok(());
         };
         let mut closure = frame.closure;
-        let mut code: &[u8] = closure.function.code.as_slice();
-        let mut constants: &[Value] = closure.function.constants.as_slice();
+        let mut code = closure.function.code;
+        let mut constants = closure.function.constants;
         let mut ip = frame.ip;
         let mut base = frame.base;
 
         macro_rules! read_byte {
             () => {{
-                let b = code[ip];
+                let b = code.code_byte(ip);
                 ip += 1;
                 b
             }};
         }
         macro_rules! read_u16 {
             () => {{
-                let hi = code[ip] as usize;
-                let lo = code[ip + 1] as usize;
+                let hi = code.code_byte(ip) as usize;
+                let lo = code.code_byte(ip + 1) as usize;
                 ip += 2;
                 (hi << 8) | lo
             }};
         }
         macro_rules! read_constant {
             () => {
-                constants[read_byte!() as usize]
+                constants.constant(read_byte!() as usize)
             };
         }
         macro_rules! read_string {
@@ -77,23 +78,20 @@ impl Vm {
                     return Ok(());
                 };
                 closure = f.closure;
-                code = closure.function.code.as_slice();
-                constants = closure.function.constants.as_slice();
+                code = closure.function.code;
+                constants = closure.function.constants;
                 ip = f.ip;
                 base = f.base;
             }};
         }
         macro_rules! pop {
             () => {
-                match self.stack.pop() {
-                    Some(v) => v,
-                    None => Value::NIL,
-                }
+                self.stack.pop()
             };
         }
         macro_rules! peek {
             ($d:expr) => {
-                self.stack[self.stack.len() - 1 - $d]
+                self.stack.peek($d)
             };
         }
         macro_rules! binary_num {
@@ -104,8 +102,7 @@ impl Vm {
                     throw!("Operands must be numbers.");
                 }
                 self.stack.pop();
-                let top = self.stack.len() - 1;
-                self.stack[top] = $wrap(a.as_number() $op b.as_number());
+                self.stack.set_top(0, $wrap(a.as_number() $op b.as_number()));
             }};
         }
         // Runs a fallible VM helper that may push a frame or raise an error:
@@ -136,12 +133,12 @@ impl Vm {
                 }
                 OpCode::GetLocal => {
                     let slot = read_byte!() as usize;
-                    let v = self.stack[base + slot];
+                    let v = self.stack.get(base + slot);
                     self.stack.push(v);
                 }
                 OpCode::SetLocal => {
                     let slot = read_byte!() as usize;
-                    self.stack[base + slot] = peek!(0);
+                    self.stack.set(base + slot, peek!(0));
                 }
                 OpCode::GetGlobal => {
                     let name = read_string!();
@@ -179,7 +176,7 @@ impl Vm {
                     let v = if slot == UpvalueObj::CLOSED {
                         u.closed()
                     } else {
-                        self.stack[slot]
+                        self.stack.get(slot)
                     };
                     self.stack.push(v);
                 }
@@ -191,7 +188,7 @@ impl Vm {
                     if slot == UpvalueObj::CLOSED {
                         u.set_closed(v);
                     } else {
-                        self.stack[slot] = v;
+                        self.stack.set(slot, v);
                     }
                 }
                 OpCode::GetProperty => {
@@ -199,12 +196,14 @@ impl Vm {
                     let Some(instance) =
                         receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>())
                     else {
-                        throw!("Only instances have properties.");
+                        let name = read_string!();
+                        save_ip!();
+                        self.get_native_method(receiver, name)?;
+                        continue;
                     };
                     let name = read_string!();
                     if let Some(v) = instance.fields_loc().get(name) {
-                        let top = self.stack.len() - 1;
-                        self.stack[top] = v;
+                        self.stack.set_top(0, v);
                     } else {
                         save_ip!();
                         self.bind_method(instance.class, name)?;
@@ -247,8 +246,8 @@ impl Vm {
                     let a = peek!(1);
                     if a.is_number() && b.is_number() {
                         self.stack.pop();
-                        let top = self.stack.len() - 1;
-                        self.stack[top] = Value::number(a.as_number() + b.as_number());
+                        self.stack
+                            .set_top(0, Value::number(a.as_number() + b.as_number()));
                     } else if let (Some(sa), Some(sb)) = (
                         a.as_obj().and_then(|o| o.downcast::<StringObj>()),
                         b.as_obj().and_then(|o| o.downcast::<StringObj>()),
@@ -256,8 +255,7 @@ impl Vm {
                         save_ip!();
                         let s = self.concat(sa, sb)?;
                         self.stack.pop();
-                        let top = self.stack.len() - 1;
-                        self.stack[top] = s.value();
+                        self.stack.set_top(0, s.value());
                     } else {
                         throw!("Operands must be two numbers or two strings.");
                     }
@@ -274,8 +272,7 @@ impl Vm {
                     if !v.is_number() {
                         throw!("Operand must be a number.");
                     }
-                    let top = self.stack.len() - 1;
-                    self.stack[top] = Value::number(-v.as_number());
+                    self.stack.set_top(0, Value::number(-v.as_number()));
                 }
                 OpCode::Print => {
                     let v = pop!();
@@ -303,12 +300,52 @@ impl Vm {
                 }
                 OpCode::Call => {
                     let argc = read_byte!() as usize;
-                    with_ip!(self.call_value(peek!(argc), argc));
+                    let callee = peek!(argc);
+                    save_ip!();
+                    match callee.as_obj().and_then(|o| o.downcast::<ClosureObj>()) {
+                        // The common case, without the generic dispatch.
+                        Some(c) => {
+                            self.call(c, argc)?;
+                            closure = c;
+                            code = c.function.code;
+                            constants = c.function.constants;
+                            ip = 0;
+                            base = self.stack.len() - argc - 1;
+                        }
+                        None => {
+                            self.call_value(callee, argc)?;
+                            reload!();
+                        }
+                    }
                 }
                 OpCode::Invoke => {
                     let name = read_string!();
                     let argc = read_byte!() as usize;
-                    with_ip!(self.invoke(name, argc));
+                    save_ip!();
+                    let receiver = peek!(argc);
+                    // Fast path: an instance whose method (not a field of
+                    // the same name) is a closure.
+                    let method = receiver
+                        .as_obj()
+                        .and_then(|o| o.downcast::<InstanceObj>())
+                        .filter(|i| !i.fields_loc().contains(name))
+                        .and_then(|i| i.class.methods_loc().get(name))
+                        .and_then(|m| m.as_obj())
+                        .and_then(|o| o.downcast::<ClosureObj>());
+                    match method {
+                        Some(c) => {
+                            self.call(c, argc)?;
+                            closure = c;
+                            code = c.function.code;
+                            constants = c.function.constants;
+                            ip = 0;
+                            base = self.stack.len() - argc - 1;
+                        }
+                        None => {
+                            self.invoke(name, argc)?;
+                            reload!();
+                        }
+                    }
                 }
                 OpCode::SuperInvoke => {
                     let name = read_string!();
@@ -392,13 +429,82 @@ impl Vm {
                     }
                     self.stack.pop();
                 }
-                OpCode::List
-                | OpCode::ListAppend
-                | OpCode::GetIndex
-                | OpCode::SetIndex
-                | OpCode::Spawn
-                | OpCode::SpawnInvoke
-                | OpCode::SpawnSuperInvoke => {
+                OpCode::List => {
+                    let n = read_byte!() as usize;
+                    save_ip!();
+                    let values: Vec<Value> = (0..n).rev().map(|d| peek!(d)).collect();
+                    // The elements stay on the stack (rooted) until the list
+                    // holds them.
+                    let list = self.new_list_from(&values)?;
+                    self.stack.truncate(self.stack.len() - n);
+                    self.stack.push(list.value());
+                }
+                OpCode::ListAppend => {
+                    let n = read_byte!() as usize;
+                    save_ip!();
+                    let Some(list) = peek!(n).as_obj().and_then(|o| o.downcast::<ListObj>()) else {
+                        throw!("Corrupt bytecode: OP_LIST_APPEND without a list.");
+                    };
+                    for d in (0..n).rev() {
+                        let v = peek!(d);
+                        self.list_push(list, v)?;
+                    }
+                    self.stack.truncate(self.stack.len() - n);
+                }
+                OpCode::GetIndex => {
+                    let index = peek!(0);
+                    let target = peek!(1);
+                    let v = match target.obj_kind() {
+                        Some(ObjKind::List) => {
+                            let list: Gc<ListObj> = Gc::from_ref_unchecked(
+                                target.as_obj().unwrap_or_else(|| unreachable!()),
+                            );
+                            match list_index(index, list.count(), false) {
+                                Ok(i) => list.get(i).unwrap_or(Value::NIL),
+                                Err(m) => throw!(m),
+                            }
+                        }
+                        Some(ObjKind::Map) => {
+                            let map: Gc<MapObj> = Gc::from_ref_unchecked(
+                                target.as_obj().unwrap_or_else(|| unreachable!()),
+                            );
+                            match self.map_get(map, index) {
+                                Ok(v) => v,
+                                Err(m) => throw!(m),
+                            }
+                        }
+                        _ => throw!("Only lists and maps can be indexed."),
+                    };
+                    self.stack.pop();
+                    self.stack.set_top(0, v);
+                }
+                OpCode::SetIndex => {
+                    let v = peek!(0);
+                    let index = peek!(1);
+                    let target = peek!(2);
+                    match target.obj_kind() {
+                        Some(ObjKind::List) => {
+                            let list: Gc<ListObj> = Gc::from_ref_unchecked(
+                                target.as_obj().unwrap_or_else(|| unreachable!()),
+                            );
+                            match list_index(index, list.count(), false) {
+                                Ok(i) => self.list_set(list, i, v),
+                                Err(m) => throw!(m),
+                            }
+                        }
+                        Some(ObjKind::Map) => {
+                            let map: Gc<MapObj> = Gc::from_ref_unchecked(
+                                target.as_obj().unwrap_or_else(|| unreachable!()),
+                            );
+                            save_ip!();
+                            self.map_set(map, index, v)?;
+                        }
+                        _ => throw!("Only lists and maps can be indexed."),
+                    }
+                    self.stack.truncate(self.stack.len() - 3);
+                    self.stack.push(v);
+                }
+                OpCode::Spawn | OpCode::SpawnInvoke | OpCode::SpawnSuperInvoke => {
                     throw!(format!("{} is not supported yet.", op.name()));
                 }
                 OpCode::Method => {
@@ -426,16 +532,14 @@ impl Vm {
                 ObjKind::Closure => return self.call(Gc::from_ref_unchecked(obj), argc),
                 ObjKind::BoundMethod => {
                     let b: Gc<BoundMethodObj> = Gc::from_ref_unchecked(obj);
-                    let slot = self.stack.len() - argc - 1;
-                    self.stack[slot] = b.receiver;
+                    self.stack.set_top(argc, b.receiver);
                     return self.call(b.method, argc);
                 }
                 ObjKind::Class => {
                     let class: Gc<ClassObj> = Gc::from_ref_unchecked(obj);
                     // The class is rooted by its stack slot until replaced.
                     let instance = self.alloc(InstanceObj::SIZE)?.init_instance(class);
-                    let slot = self.stack.len() - argc - 1;
-                    self.stack[slot] = instance.value();
+                    self.stack.set_top(argc, instance.value());
                     if let Some(init) = class.methods_loc().get(self.init_string) {
                         return match init.as_obj().and_then(|o| o.downcast::<ClosureObj>()) {
                             Some(c) => self.call(c, argc),
@@ -446,30 +550,11 @@ impl Vm {
                     }
                     return Ok(());
                 }
-                ObjKind::Native => {
-                    let native: Gc<NativeObj> = Gc::from_ref_unchecked(obj);
-                    if native.arity >= 0 && native.arity as usize != argc {
-                        return Err(self.error(format!(
-                            "Expected {} arguments but got {argc}.",
-                            native.arity
-                        )));
-                    }
-                    let base = self.stack.len() - argc;
-                    let f = native.function;
-                    let mut ctx = NativeCtx {
-                        vm: self,
-                        base,
-                        argc,
-                    };
-                    let result = f(&mut ctx);
-                    return match result {
-                        Ok(v) => {
-                            self.stack.truncate(base - 1);
-                            self.stack.push(v);
-                            Ok(())
-                        }
-                        Err(msg) => Err(self.error(msg)),
-                    };
+                ObjKind::Native => return self.call_native(Gc::from_ref_unchecked(obj), argc),
+                ObjKind::BoundNative => {
+                    let b: Gc<BoundNativeObj> = Gc::from_ref_unchecked(obj);
+                    self.stack.set_top(argc, b.receiver);
+                    return self.call_native(b.native, argc);
                 }
                 _ => {}
             }
@@ -477,6 +562,62 @@ impl Vm {
         Err(self.error("Can only call functions and classes."))
     }
 
+    /// Calls a native with the callee (or receiver) slot and `argc`
+    /// arguments on top of the stack; replaces them with its result.
+    fn call_native(&mut self, native: Gc<NativeObj>, argc: usize) -> Result<(), RuntimeError> {
+        if native.arity >= 0 && native.arity as usize != argc {
+            return Err(self.error(format!(
+                "Expected {} arguments but got {argc}.",
+                native.arity
+            )));
+        }
+        let base = self.stack.len() - argc;
+        let f = native.function;
+        let mut ctx = NativeCtx {
+            vm: self,
+            base,
+            argc,
+        };
+        match f(&mut ctx) {
+            Ok(v) => {
+                self.stack.truncate(base - 1);
+                self.stack.push(v);
+                Ok(())
+            }
+            Err(msg) => Err(self.error(msg)),
+        }
+    }
+
+    /// `receiver.name` where the receiver is not an instance: a native
+    /// method of a list or map, bound to it; else clox's errors.
+    fn get_native_method(
+        &mut self,
+        receiver: Value,
+        name: Gc<StringObj>,
+    ) -> Result<(), RuntimeError> {
+        let table = receiver.obj_kind().and_then(|k| self.method_table(k));
+        let Some(table) = table else {
+            return Err(self.error("Only instances have properties."));
+        };
+        let native = table
+            .get(name)
+            .and_then(|m| m.as_obj())
+            .and_then(|o| o.downcast::<NativeObj>());
+        let Some(native) = native else {
+            return Err(self.error(format!(
+                "Undefined property '{}'.",
+                String::from_utf8_lossy(name.as_bytes())
+            )));
+        };
+        // Receiver rooted by its stack slot, the native by the method table.
+        let bound = self
+            .alloc(BoundNativeObj::SIZE)?
+            .init_bound_native(receiver, native);
+        self.stack.set_top(0, bound.value());
+        Ok(())
+    }
+
+    #[inline(always)]
     fn call(&mut self, closure: Gc<ClosureObj>, argc: usize) -> Result<(), RuntimeError> {
         let arity = closure.function.arity as usize;
         if argc != arity {
@@ -485,6 +626,7 @@ impl Vm {
         if self.frames.len() == FRAMES_MAX {
             return Err(self.error("Stack overflow."));
         }
+        self.stack.reserve(closure.function.max_stack);
         self.frames.push(CallFrame {
             closure,
             ip: 0,
@@ -494,13 +636,28 @@ impl Vm {
     }
 
     fn invoke(&mut self, name: Gc<StringObj>, argc: usize) -> Result<(), RuntimeError> {
-        let receiver = self.stack[self.stack.len() - 1 - argc];
+        let receiver = self.stack.peek(argc);
         let Some(instance) = receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>()) else {
-            return Err(self.error("Only instances have methods."));
+            // Lists and maps: the receiver stays in the callee slot, where
+            // the native method finds it.
+            let table = receiver.obj_kind().and_then(|k| self.method_table(k));
+            let Some(table) = table else {
+                return Err(self.error("Only instances have methods."));
+            };
+            return match table
+                .get(name)
+                .and_then(|m| m.as_obj())
+                .and_then(|o| o.downcast())
+            {
+                Some(native) => self.call_native(native, argc),
+                None => Err(self.error(format!(
+                    "Undefined property '{}'.",
+                    String::from_utf8_lossy(name.as_bytes())
+                ))),
+            };
         };
         if let Some(field) = instance.fields_loc().get(name) {
-            let slot = self.stack.len() - 1 - argc;
-            self.stack[slot] = field;
+            self.stack.set_top(argc, field);
             return self.call_value(field, argc);
         }
         self.invoke_from_class(instance.class, name, argc)
@@ -540,13 +697,12 @@ impl Vm {
         let Some(method) = method.as_obj().and_then(|o| o.downcast::<ClosureObj>()) else {
             return Err(self.error("Corrupt method table."));
         };
-        let receiver = self.stack[self.stack.len() - 1];
+        let receiver = self.stack.peek(0);
         // Receiver rooted by its stack slot; method by the class's table.
         let bound = self
             .alloc(BoundMethodObj::SIZE)?
             .init_bound_method(receiver, method);
-        let top = self.stack.len() - 1;
-        self.stack[top] = bound.value();
+        self.stack.set_top(0, bound.value());
         Ok(())
     }
 
@@ -566,7 +722,7 @@ impl Vm {
             if slot < last {
                 break;
             }
-            u.close(self.stack[slot]);
+            u.close(self.stack.get(slot));
             self.open_upvalues.pop();
         }
     }

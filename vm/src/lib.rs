@@ -14,18 +14,21 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod collections;
 mod error;
 mod frame;
+mod hash;
 mod intern;
 mod interp;
 pub mod native;
 mod object;
 mod print;
 mod value;
+mod verify;
 mod vm;
 
 pub use error::{InterpretError, RuntimeError, TraceLine};
-pub use native::{NativeCtx, NativeFn};
+pub use native::{MethodReceiver, NativeCtx, NativeFn};
 pub use print::format_value;
 pub use value::Value;
 pub use vm::{Vm, VmOptions};

@@ -25,7 +25,7 @@ impl NativeCtx<'_> {
     /// Argument `i`, or nil past the end.
     pub fn arg(&self, i: usize) -> Value {
         if i < self.argc {
-            self.vm.stack[self.base + i]
+            self.vm.stack.get(self.base + i)
         } else {
             Value::NIL
         }
@@ -56,5 +56,123 @@ impl NativeCtx<'_> {
     /// wall time here, which is what scripts timing themselves mean).
     pub fn clock(&self) -> f64 {
         self.vm.started.elapsed().as_secs_f64()
+    }
+}
+
+/// The kinds of value that have native methods (LANGUAGE.md §8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodReceiver {
+    List = 0,
+    Map = 1,
+}
+
+impl MethodReceiver {
+    pub const COUNT: usize = 2;
+}
+
+use crate::collections::list_index;
+use crate::object::{Gc, ListObj, MapObj};
+
+impl NativeCtx<'_> {
+    /// The value a native method was called on (the callee slot).
+    pub fn receiver(&self) -> Value {
+        self.vm.stack.get(self.base - 1)
+    }
+
+    fn list(&self) -> Result<Gc<ListObj>, String> {
+        self.receiver()
+            .as_obj()
+            .and_then(|o| o.downcast())
+            .ok_or_else(|| "Receiver must be a list.".to_string())
+    }
+
+    fn map(&self) -> Result<Gc<MapObj>, String> {
+        self.receiver()
+            .as_obj()
+            .and_then(|o| o.downcast())
+            .ok_or_else(|| "Receiver must be a map.".to_string())
+    }
+
+    /// A new, empty map.
+    pub fn new_map(&mut self) -> Result<Value, String> {
+        let m = self.vm.alloc(MapObj::SIZE).map_err(|e| e.message)?;
+        Ok(m.init_map().value())
+    }
+
+    pub fn list_len(&self) -> Result<usize, String> {
+        Ok(self.list()?.count())
+    }
+
+    pub fn list_push(&mut self, v: Value) -> Result<(), String> {
+        let l = self.list()?;
+        self.vm.list_push(l, v).map_err(|e| e.message)
+    }
+
+    pub fn list_pop(&mut self) -> Result<Value, String> {
+        let l = self.list()?;
+        if l.count() == 0 {
+            return Err("Can't pop from an empty list.".to_string());
+        }
+        Ok(self.vm.list_remove(l, l.count() - 1))
+    }
+
+    pub fn list_insert(&mut self, index: Value, v: Value) -> Result<(), String> {
+        let l = self.list()?;
+        let at = list_index(index, l.count(), true)?;
+        self.vm.list_insert(l, at, v).map_err(|e| e.message)
+    }
+
+    pub fn list_remove(&mut self, index: Value) -> Result<Value, String> {
+        let l = self.list()?;
+        let at = list_index(index, l.count(), false)?;
+        Ok(self.vm.list_remove(l, at))
+    }
+
+    pub fn map_len(&self) -> Result<usize, String> {
+        Ok(self.map()?.count())
+    }
+
+    pub fn map_has(&self, key: Value) -> Result<bool, String> {
+        let m = self.map()?;
+        Ok(self.vm.map_has(m, key)?)
+    }
+
+    pub fn map_remove(&mut self, key: Value) -> Result<Value, String> {
+        let m = self.map()?;
+        Ok(self.vm.map_remove(m, key)?)
+    }
+
+    /// A new list of the map's keys (`values == false`) or values.
+    pub fn map_list(&mut self, values: bool) -> Result<Value, String> {
+        let m = self.map()?;
+        let items: Vec<Value> = crate::vm::Vm::map_pairs(m)
+            .into_iter()
+            .map(|(k, v)| if values { v } else { k })
+            .collect();
+        // Everything in `items` is reachable from the map, which the
+        // receiver slot keeps rooted.
+        let l = self.vm.new_list_from(&items).map_err(|e| e.message)?;
+        Ok(l.value())
+    }
+}
+
+impl NativeCtx<'_> {
+    /// A new map from string keys to numbers (`gcStats()`).
+    pub fn map_of_numbers(&mut self, pairs: &[(&str, f64)]) -> Result<Value, String> {
+        let vm = &mut *self.vm;
+        let base = vm.temp_roots.len();
+        let result = (|| {
+            let map = vm.alloc(MapObj::SIZE)?.init_map();
+            vm.temp_roots.push(map.value());
+            for &(k, n) in pairs {
+                let key = vm.intern(k.as_bytes())?;
+                vm.temp_roots.push(key.value());
+                vm.map_set(map, key.value(), Value::number(n))?;
+                vm.temp_roots.pop();
+            }
+            Ok(map.value())
+        })();
+        vm.temp_roots.truncate(base);
+        result.map_err(|e: crate::error::RuntimeError| e.message)
     }
 }

@@ -16,6 +16,7 @@ const QNAN: u64 = 0x7ffc_0000_0000_0000;
 const TAG_NIL: u64 = 1;
 const TAG_FALSE: u64 = 2;
 const TAG_TRUE: u64 = 3;
+const TAG_UNDEF: u64 = 4;
 const OBJ_MASK: u64 = SIGN_BIT | QNAN;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,6 +27,9 @@ impl Value {
     pub const NIL: Value = Value(QNAN | TAG_NIL);
     pub const FALSE: Value = Value(QNAN | TAG_FALSE);
     pub const TRUE: Value = Value(QNAN | TAG_TRUE);
+    /// Not a Lox value: marks a removed map entry. No Lox operation can
+    /// produce it, so it never equals a key.
+    pub(crate) const UNDEF: Value = Value(QNAN | TAG_UNDEF);
 
     #[inline(always)]
     pub fn number(n: f64) -> Value {

@@ -10,10 +10,10 @@ use lang::{Constant, Proto};
 use crate::error::{InterpretError, RuntimeError, TraceLine};
 use crate::frame::CallFrame;
 use crate::intern::InternSet;
-use crate::native::NativeFn;
+use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{
-    self, hash_bytes, BytesObj, ClosureObj, Fresh, FunctionObj, Gc, NativeObj, Roots, StringObj,
-    Table, TableLoc, UpvalueObj, ValueArrayObj,
+    self, hash_bytes, BytesObj, ClosureObj, Fresh, FunctionObj, FunctionParts, Gc, NativeObj,
+    ObjKind, Roots, Stack, StringObj, Table, TableLoc, UpvalueObj, ValueArrayObj,
 };
 use crate::value::Value;
 
@@ -26,12 +26,14 @@ pub struct VmOptions {
 pub struct Vm {
     pub(crate) heap: Heap,
     /// The value stack; `len()` is clox's `stackTop`.
-    pub(crate) stack: Vec<Value>,
+    pub(crate) stack: Stack,
     pub(crate) frames: Vec<CallFrame>,
     /// Open upvalues, sorted by stack slot (ascending).
     pub(crate) open_upvalues: Vec<Gc<UpvalueObj>>,
     /// Boxed so `globals_loc` stays valid when the `Vm` moves.
     globals: Box<Table>,
+    /// Native methods of lists and maps, by `MethodReceiver`.
+    methods: [Box<Table>; MethodReceiver::COUNT],
     pub(crate) strings: InternSet,
     /// Values Rust code must keep alive across a safepoint (loading
     /// prototypes, natives building results). A stack: push, then pop.
@@ -59,10 +61,11 @@ impl Vm {
         strings.insert(init_string);
         Vm {
             heap,
-            stack: Vec::with_capacity(crate::frame::FRAMES_MAX * 256),
+            stack: Stack::new(1024),
             frames: Vec::with_capacity(crate::frame::FRAMES_MAX),
             open_upvalues: Vec::new(),
             globals: Box::new(Table::new()),
+            methods: [Box::new(Table::new()), Box::new(Table::new())],
             strings,
             temp_roots: Vec::new(),
             pinned: vec![init_string],
@@ -83,6 +86,7 @@ impl Vm {
 
     fn run_proto(&mut self, proto: &Proto) -> Result<(), RuntimeError> {
         let function = self.load_proto(proto)?;
+        self.stack.reserve(function.max_stack + 1);
         self.stack.push(function.value());
         let closure = match self.new_closure(function) {
             Ok(c) => c,
@@ -134,10 +138,14 @@ impl Vm {
 
     pub(crate) fn collect(&mut self, full: bool) {
         let mut roots = Roots {
-            stack: &self.stack,
+            stack: self.stack.as_slice(),
             frames: &self.frames,
             open_upvalues: &self.open_upvalues,
             globals: TableLoc::of_boxed(&mut self.globals),
+            method_tables: [
+                TableLoc::of_boxed(&mut self.methods[0]),
+                TableLoc::of_boxed(&mut self.methods[1]),
+            ],
             temp_roots: &self.temp_roots,
             pinned: &self.pinned,
             strings: &mut self.strings,
@@ -148,6 +156,17 @@ impl Vm {
 
     pub(crate) fn globals(&mut self) -> TableLoc {
         TableLoc::of_boxed(&mut self.globals)
+    }
+
+    /// The native-method table for values of `kind`, if they have one.
+    #[inline]
+    pub(crate) fn method_table(&mut self, kind: ObjKind) -> Option<TableLoc> {
+        let r = match kind {
+            ObjKind::List => MethodReceiver::List,
+            ObjKind::Map => MethodReceiver::Map,
+            _ => return None,
+        };
+        Some(TableLoc::of_boxed(&mut self.methods[r as usize]))
     }
 
     /// Makes room in `t` for one more key. `t`'s owner must be rooted.
@@ -211,6 +230,23 @@ impl Vm {
 
     /// Registers a native function as a global.
     pub fn define_native(&mut self, name: &str, arity: i32, function: NativeFn) {
+        let globals = self.globals();
+        self.define_native_in(globals, name, arity, function);
+    }
+
+    /// Registers a native method of lists or maps (`xs.push`).
+    pub fn define_method(
+        &mut self,
+        receiver: MethodReceiver,
+        name: &str,
+        arity: i32,
+        function: NativeFn,
+    ) {
+        let table = TableLoc::of_boxed(&mut self.methods[receiver as usize]);
+        self.define_native_in(table, name, arity, function);
+    }
+
+    fn define_native_in(&mut self, table: TableLoc, name: &str, arity: i32, function: NativeFn) {
         let r = (|| -> Result<(), RuntimeError> {
             let name = self.intern(name.as_bytes())?;
             self.temp_roots.push(name.value());
@@ -218,9 +254,8 @@ impl Vm {
                 .alloc(NativeObj::SIZE)?
                 .init_native(function, arity, name);
             self.temp_roots.push(native.value());
-            let globals = self.globals();
-            self.table_reserve(globals)?;
-            globals.set(name, native.value());
+            self.table_reserve(table)?;
+            table.set(name, native.value());
             self.temp_roots.truncate(self.temp_roots.len() - 2);
             Ok(())
         })();
@@ -240,6 +275,8 @@ impl Vm {
     }
 
     fn load_proto_rooted(&mut self, proto: &Proto) -> Result<Gc<FunctionObj>, RuntimeError> {
+        let verified = crate::verify::verify(proto)
+            .map_err(|e| self.error(format!("Corrupt bytecode: {e}")))?;
         let chunk = &proto.chunk;
         let code = self
             .alloc(BytesObj::size_for(chunk.code.len()))?
@@ -272,14 +309,15 @@ impl Vm {
         };
         let f = self
             .alloc(std::mem::size_of::<FunctionObj>())?
-            .init_function(
-                proto.arity as u32,
-                proto.upvalue_count as u32,
+            .init_function(FunctionParts {
+                arity: proto.arity as u32,
+                upvalue_count: proto.upvalue_count as u32,
+                max_stack: verified.max_stack,
                 code,
                 lines,
                 constants,
                 name,
-            );
+            });
         Ok(f)
     }
 

@@ -84,25 +84,7 @@ impl Gc<StringObj> {
     }
 }
 
-/// clox's string hash (FNV-1a, 32 bits).
-pub fn hash_bytes(bytes: &[u8]) -> u32 {
-    let mut hash: u32 = 2_166_136_261;
-    for &b in bytes {
-        hash ^= b as u32;
-        hash = hash.wrapping_mul(16_777_619);
-    }
-    hash
-}
-
-/// FNV-1a continued over a second slice: the hash of `a ++ b`.
-pub fn hash_concat(a: &[u8], b: &[u8]) -> u32 {
-    let mut hash = hash_bytes(a);
-    for &byte in b {
-        hash ^= byte as u32;
-        hash = hash.wrapping_mul(16_777_619);
-    }
-    hash
-}
+pub use crate::hash::{hash_bytes, hash_concat};
 
 // ---------------------------------------------------------- raw arrays
 
@@ -134,6 +116,41 @@ impl Fresh {
 }
 
 impl Gc<BytesObj> {
+    #[inline(always)]
+    pub fn len(self) -> usize {
+        self.len
+    }
+
+    /// Little-endian u32 number `i` (a map's index slots).
+    #[inline(always)]
+    pub fn get_u32(self, i: usize) -> u32 {
+        let b = &self.as_slice()[i * 4..i * 4 + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    pub fn set_u32(self, i: usize, v: u32) {
+        assert!(i * 4 + 4 <= self.len, "u32 index out of range");
+        // SAFETY: ROOTED; the four bytes are inside the block (asserted);
+        // no slice of this array is alive across the write.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                v.to_le_bytes().as_ptr(),
+                (self.raw() as *mut u8).add(size_of::<BytesObj>() + i * 4),
+                4,
+            )
+        };
+    }
+
+    /// Byte `i` of verified code.
+    #[inline(always)]
+    pub fn code_byte(self, i: usize) -> u8 {
+        debug_assert!(i < self.len, "VERIFIED: code read past the end");
+        // SAFETY: VERIFIED (verify.rs): the interpreter reads only
+        // instruction and operand offsets the verifier found inside the
+        // code of this function.
+        unsafe { *(self.raw() as *const u8).add(size_of::<BytesObj>() + i) }
+    }
+
     #[inline(always)]
     pub fn as_slice<'a>(self) -> &'a [u8] {
         // SAFETY: ROOTED; `len` bytes follow the struct; immutable.
@@ -177,6 +194,19 @@ impl Fresh {
 }
 
 impl Gc<ValueArrayObj> {
+    /// Constant `i` of a verified function.
+    #[inline(always)]
+    pub fn constant(self, i: usize) -> Value {
+        debug_assert!(i < self.len, "VERIFIED: constant index out of range");
+        // SAFETY: VERIFIED: every constant operand of verified code indexes
+        // the table; INIT wrote every slot.
+        unsafe {
+            ((self.raw() as *const u8).add(size_of::<ValueArrayObj>()) as *const Value)
+                .add(i)
+                .read()
+        }
+    }
+
     #[inline(always)]
     pub fn as_slice<'a>(self) -> &'a [Value] {
         // SAFETY: ROOTED; `len` initialised values follow the struct (INIT
@@ -187,6 +217,16 @@ impl Gc<ValueArrayObj> {
                 self.len,
             )
         }
+    }
+
+    #[inline(always)]
+    pub fn len(self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn get(self, i: usize) -> Value {
+        self.as_slice()[i]
     }
 
     pub fn set(self, i: usize, v: Value) {
@@ -210,6 +250,8 @@ pub struct FunctionObj {
     header: Header,
     pub arity: u32,
     pub upvalue_count: u32,
+    /// The verifier's bound on the frame's height (STACK_RESERVED).
+    pub max_stack: usize,
     pub code: Gc<BytesObj>,
     /// One little-endian u32 line per code byte.
     pub lines: Gc<BytesObj>,
@@ -221,24 +263,28 @@ impl HeapObject for FunctionObj {
     const KIND: ObjKind = ObjKind::Function;
 }
 
+/// Everything a function object holds, gathered before allocating it.
+pub struct FunctionParts {
+    pub arity: u32,
+    pub upvalue_count: u32,
+    pub max_stack: usize,
+    pub code: Gc<BytesObj>,
+    pub lines: Gc<BytesObj>,
+    pub constants: Gc<ValueArrayObj>,
+    pub name: Option<Gc<StringObj>>,
+}
+
 impl Fresh {
-    pub fn init_function(
-        self,
-        arity: u32,
-        upvalue_count: u32,
-        code: Gc<BytesObj>,
-        lines: Gc<BytesObj>,
-        constants: Gc<ValueArrayObj>,
-        name: Option<Gc<StringObj>>,
-    ) -> Gc<FunctionObj> {
+    pub fn init_function(self, p: FunctionParts) -> Gc<FunctionObj> {
         self.init(FunctionObj {
             header: Header::new(ObjKind::Function, 0),
-            arity,
-            upvalue_count,
-            code,
-            lines,
-            constants,
-            name,
+            arity: p.arity,
+            upvalue_count: p.upvalue_count,
+            max_stack: p.max_stack,
+            code: p.code,
+            lines: p.lines,
+            constants: p.constants,
+            name: p.name,
         })
     }
 }
@@ -555,5 +601,174 @@ impl Gc<EntriesObj> {
         debug_assert!(i < self.capacity);
         // SAFETY: as `get`; raw write, no reference to the slot is live.
         unsafe { self.base().add(i).write(e) }
+    }
+}
+
+// ----------------------------------------------------- lists and maps
+
+/// A growable list; its elements live in a separate value array whose
+/// length is the capacity.
+#[repr(C)]
+pub struct ListObj {
+    header: Header,
+    count: usize,
+    items: Option<Gc<ValueArrayObj>>,
+}
+impl HeapObject for ListObj {
+    const KIND: ObjKind = ObjKind::List;
+}
+impl ListObj {
+    pub const SIZE: usize = size_of::<ListObj>();
+}
+
+impl Fresh {
+    pub fn init_list(self, count: usize, items: Option<Gc<ValueArrayObj>>) -> Gc<ListObj> {
+        debug_assert!(count <= items.map_or(0, |a| a.len()));
+        self.init(ListObj {
+            header: Header::new(ObjKind::List, 0),
+            count,
+            items,
+        })
+    }
+}
+
+impl Gc<ListObj> {
+    #[inline(always)]
+    pub fn count(self) -> usize {
+        // SAFETY: ROOTED; raw read (the field changes through `set_*`).
+        unsafe { addr_of!((*self.raw()).count).read() }
+    }
+
+    #[inline(always)]
+    pub fn items(self) -> Option<Gc<ValueArrayObj>> {
+        // SAFETY: ROOTED; raw read.
+        unsafe { addr_of!((*self.raw()).items).read() }
+    }
+
+    pub fn capacity(self) -> usize {
+        self.items().map_or(0, |a| a.len())
+    }
+
+    pub fn set_count(self, n: usize) {
+        assert!(n <= self.capacity(), "list count above capacity");
+        // SAFETY: ROOTED; raw write, no reference to the field is live.
+        unsafe { addr_of_mut!((*self.raw()).count).write(n) }
+    }
+
+    pub fn set_items(self, items: Gc<ValueArrayObj>) {
+        assert!(self.count() <= items.len(), "list items smaller than count");
+        // SAFETY: as `set_count`.
+        unsafe { addr_of_mut!((*self.raw()).items).write(Some(items)) }
+    }
+
+    /// Element `i`, if `i < count`.
+    #[inline(always)]
+    pub fn get(self, i: usize) -> Option<Value> {
+        if i < self.count() {
+            self.items().map(|a| a.get(i))
+        } else {
+            None
+        }
+    }
+}
+
+/// An insertion-ordered hash map. `entries` holds (key, value) pairs in
+/// insertion order (a removed entry's key is `Value::UNDEF`); `index` is
+/// an open-addressing table of u32 slots: 0 empty, `TOMBSTONE` removed,
+/// else entry number + 1.
+#[repr(C)]
+pub struct MapObj {
+    header: Header,
+    /// Live entries.
+    count: usize,
+    /// Entry slots used, removed ones included.
+    used: usize,
+    entries: Option<Gc<ValueArrayObj>>,
+    index: Option<Gc<BytesObj>>,
+}
+impl HeapObject for MapObj {
+    const KIND: ObjKind = ObjKind::Map;
+}
+impl MapObj {
+    pub const SIZE: usize = size_of::<MapObj>();
+    pub const TOMBSTONE: u32 = u32::MAX;
+}
+
+impl Fresh {
+    pub fn init_map(self) -> Gc<MapObj> {
+        self.init(MapObj {
+            header: Header::new(ObjKind::Map, 0),
+            count: 0,
+            used: 0,
+            entries: None,
+            index: None,
+        })
+    }
+}
+
+impl Gc<MapObj> {
+    #[inline(always)]
+    pub fn count(self) -> usize {
+        // SAFETY: ROOTED; raw read.
+        unsafe { addr_of!((*self.raw()).count).read() }
+    }
+
+    #[inline(always)]
+    pub fn used(self) -> usize {
+        // SAFETY: ROOTED; raw read.
+        unsafe { addr_of!((*self.raw()).used).read() }
+    }
+
+    #[inline(always)]
+    pub fn entries(self) -> Option<Gc<ValueArrayObj>> {
+        // SAFETY: ROOTED; raw read.
+        unsafe { addr_of!((*self.raw()).entries).read() }
+    }
+
+    #[inline(always)]
+    pub fn index(self) -> Option<Gc<BytesObj>> {
+        // SAFETY: ROOTED; raw read.
+        unsafe { addr_of!((*self.raw()).index).read() }
+    }
+
+    pub fn set_counts(self, count: usize, used: usize) {
+        debug_assert!(count <= used);
+        // SAFETY: ROOTED; raw writes, no reference to the fields is live.
+        unsafe {
+            addr_of_mut!((*self.raw()).count).write(count);
+            addr_of_mut!((*self.raw()).used).write(used);
+        }
+    }
+
+    pub fn set_storage(self, entries: Gc<ValueArrayObj>, index: Gc<BytesObj>) {
+        // SAFETY: as `set_counts`.
+        unsafe {
+            addr_of_mut!((*self.raw()).entries).write(Some(entries));
+            addr_of_mut!((*self.raw()).index).write(Some(index));
+        }
+    }
+}
+
+/// A native method bound to its receiver, as `xs.push` evaluates to.
+#[repr(C)]
+pub struct BoundNativeObj {
+    header: Header,
+    pub receiver: Value,
+    pub native: Gc<NativeObj>,
+}
+impl HeapObject for BoundNativeObj {
+    const KIND: ObjKind = ObjKind::BoundNative;
+}
+impl BoundNativeObj {
+    pub const SIZE: usize = size_of::<BoundNativeObj>();
+}
+
+impl Fresh {
+    pub fn init_bound_native(self, receiver: Value, native: Gc<NativeObj>) -> Gc<BoundNativeObj> {
+        self.init(BoundNativeObj {
+            header: Header::new(ObjKind::BoundNative, 0),
+            receiver,
+            native,
+        })
     }
 }

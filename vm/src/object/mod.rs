@@ -26,10 +26,12 @@
 
 mod layout;
 mod roots;
+mod stack;
 mod table;
 
 pub use layout::*;
 pub use roots::Roots;
+pub use stack::Stack;
 pub use table::{Entry, Table, TableLoc};
 
 use gc::{AllocError, Heap, Marker, ObjPtr};
@@ -56,6 +58,10 @@ pub enum ObjKind {
     ValueArray = 10,
     /// The slot array of a [`Table`].
     Entries = 11,
+    List = 12,
+    Map = 13,
+    /// A native method bound to its receiver (`xs.push`).
+    BoundNative = 14,
 }
 
 impl ObjKind {
@@ -73,6 +79,9 @@ impl ObjKind {
             9 => Bytes,
             10 => ValueArray,
             11 => Entries,
+            12 => List,
+            13 => Map,
+            14 => BoundNative,
             _ => return None,
         })
     }
@@ -306,6 +315,26 @@ pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
             for &v in a.as_slice() {
                 mark_val(m, v);
             }
+        }
+        ObjKind::List => {
+            let l: Gc<ListObj> = Gc::from_ref_unchecked(obj);
+            if let Some(items) = l.items() {
+                m.mark(items.as_ref().ptr());
+            }
+        }
+        ObjKind::Map => {
+            let map: Gc<MapObj> = Gc::from_ref_unchecked(obj);
+            if let Some(e) = map.entries() {
+                m.mark(e.as_ref().ptr());
+            }
+            if let Some(i) = map.index() {
+                m.mark(i.as_ref().ptr());
+            }
+        }
+        ObjKind::BoundNative => {
+            let b: Gc<BoundNativeObj> = Gc::from_ref_unchecked(obj);
+            mark_val(m, b.receiver);
+            m.mark(b.native.as_ref().ptr());
         }
         ObjKind::Entries => {
             let e: Gc<EntriesObj> = Gc::from_ref_unchecked(obj);

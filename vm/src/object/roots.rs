@@ -12,6 +12,7 @@ pub struct Roots<'a> {
     pub frames: &'a [CallFrame],
     pub open_upvalues: &'a [Gc<UpvalueObj>],
     pub globals: TableLoc,
+    pub method_tables: [TableLoc; 2],
     pub temp_roots: &'a [Value],
     pub pinned: &'a [Gc<StringObj>],
     pub strings: &'a mut InternSet,
@@ -41,6 +42,9 @@ unsafe impl Embedder for Roots<'_> {
             m.mark(u.as_ref().ptr());
         }
         self.globals.mark_entries(m);
+        for t in &self.method_tables {
+            t.mark_entries(m);
+        }
         for &v in self.temp_roots {
             mark_value(m, v);
         }

@@ -1,0 +1,296 @@
+//! Lists and maps: the operations behind `[...]`, indexing and their
+//! native methods. Every growth allocates a new array (a safepoint), so
+//! each operation takes its list or map as a value the caller keeps rooted
+//! (on the stack), and re-reads fields after allocating.
+
+use crate::error::RuntimeError;
+use crate::hash::hash_word;
+use crate::object::{BytesObj, Gc, ListObj, MapObj, StringObj, ValueArrayObj};
+use crate::value::Value;
+use crate::vm::Vm;
+
+/// A map key after validation: `-0` folded into `0`; NaN refused.
+fn normalize_key(key: Value) -> Result<Value, &'static str> {
+    if key.is_number() {
+        let n = key.as_number();
+        if n.is_nan() {
+            return Err("Map key can't be NaN.");
+        }
+        if n == 0.0 {
+            return Ok(Value::number(0.0));
+        }
+    }
+    Ok(key)
+}
+
+fn key_hash(key: Value) -> u32 {
+    match key.as_obj().and_then(|o| o.downcast::<StringObj>()) {
+        Some(s) => s.hash(),
+        None => hash_word(key.bits()),
+    }
+}
+
+/// A list index: an integer-valued number in `0..len` (or `0..=len` when
+/// `inclusive`, for `insert`).
+pub(crate) fn list_index(index: Value, len: usize, inclusive: bool) -> Result<usize, &'static str> {
+    if !index.is_number() {
+        return Err("List index must be an integer.");
+    }
+    let n = index.as_number();
+    if n.fract() != 0.0 || !n.is_finite() {
+        return Err("List index must be an integer.");
+    }
+    let limit = if inclusive {
+        len as f64
+    } else {
+        len as f64 - 1.0
+    };
+    if n < 0.0 || n > limit {
+        return Err("List index out of range.");
+    }
+    Ok(n as usize)
+}
+
+impl Vm {
+    // ---------------------------------------------------------------- lists
+
+    /// A list holding `values` (which the caller keeps rooted).
+    pub(crate) fn new_list_from(&mut self, values: &[Value]) -> Result<Gc<ListObj>, RuntimeError> {
+        let items = if values.is_empty() {
+            None
+        } else {
+            let a = self
+                .alloc(ValueArrayObj::size_for(values.len()))?
+                .init_value_array(values.len());
+            for (i, &v) in values.iter().enumerate() {
+                a.set(i, v);
+            }
+            Some(a)
+        };
+        if let Some(a) = items {
+            self.temp_roots.push(a.as_ref().into());
+        }
+        let list = self.alloc(ListObj::SIZE);
+        if items.is_some() {
+            self.temp_roots.pop();
+        }
+        Ok(list?.init_list(values.len(), items))
+    }
+
+    /// Makes room for `extra` more elements, doubling the capacity.
+    fn list_reserve(&mut self, list: Gc<ListObj>, extra: usize) -> Result<(), RuntimeError> {
+        let need = list.count() + extra;
+        let cap = list.capacity();
+        if need <= cap {
+            return Ok(());
+        }
+        let new_cap = need.max(cap * 2).max(4);
+        let fresh = self
+            .alloc(ValueArrayObj::size_for(new_cap))?
+            .init_value_array(new_cap);
+        if let Some(old) = list.items() {
+            for i in 0..list.count() {
+                fresh.set(i, old.get(i));
+            }
+        }
+        list.set_items(fresh);
+        Ok(())
+    }
+
+    pub(crate) fn list_push(&mut self, list: Gc<ListObj>, v: Value) -> Result<(), RuntimeError> {
+        self.list_reserve(list, 1)?;
+        let n = list.count();
+        if let Some(items) = list.items() {
+            items.set(n, v);
+        }
+        list.set_count(n + 1);
+        Ok(())
+    }
+
+    pub(crate) fn list_insert(
+        &mut self,
+        list: Gc<ListObj>,
+        at: usize,
+        v: Value,
+    ) -> Result<(), RuntimeError> {
+        self.list_reserve(list, 1)?;
+        let n = list.count();
+        if let Some(items) = list.items() {
+            let mut i = n;
+            while i > at {
+                items.set(i, items.get(i - 1));
+                i -= 1;
+            }
+            items.set(at, v);
+        }
+        list.set_count(n + 1);
+        Ok(())
+    }
+
+    pub(crate) fn list_remove(&mut self, list: Gc<ListObj>, at: usize) -> Value {
+        let n = list.count();
+        let Some(items) = list.items() else {
+            return Value::NIL;
+        };
+        let v = items.get(at);
+        for i in at..n - 1 {
+            items.set(i, items.get(i + 1));
+        }
+        items.set(n - 1, Value::NIL);
+        list.set_count(n - 1);
+        v
+    }
+
+    pub(crate) fn list_set(&mut self, list: Gc<ListObj>, at: usize, v: Value) {
+        if let Some(items) = list.items() {
+            items.set(at, v);
+        }
+    }
+
+    // ----------------------------------------------------------------- maps
+
+    fn map_find(map: Gc<MapObj>, key: Value) -> Option<usize> {
+        let (entries, index) = (map.entries()?, map.index()?);
+        let mask = index.len() / 4 - 1;
+        let mut i = key_hash(key) as usize & mask;
+        loop {
+            match index.get_u32(i) {
+                0 => return None,
+                MapObj::TOMBSTONE => {}
+                slot => {
+                    let e = slot as usize - 1;
+                    if entries.get(2 * e) == key {
+                        return Some(e);
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    pub(crate) fn map_get(&self, map: Gc<MapObj>, key: Value) -> Result<Value, &'static str> {
+        let key = normalize_key(key)?;
+        Ok(match (Self::map_find(map, key), map.entries()) {
+            (Some(e), Some(entries)) => entries.get(2 * e + 1),
+            _ => Value::NIL,
+        })
+    }
+
+    pub(crate) fn map_has(&self, map: Gc<MapObj>, key: Value) -> Result<bool, &'static str> {
+        let key = normalize_key(key)?;
+        Ok(Self::map_find(map, key).is_some())
+    }
+
+    /// Rebuilds entries (live ones, in order) and index with room for
+    /// `capacity` entries.
+    fn map_rebuild(&mut self, map: Gc<MapObj>, capacity: usize) -> Result<(), RuntimeError> {
+        let entries = self
+            .alloc(ValueArrayObj::size_for(2 * capacity))?
+            .init_value_array(2 * capacity);
+        self.temp_roots.push(entries.as_ref().into());
+        let slots = (capacity * 2).next_power_of_two();
+        let index = self.alloc(BytesObj::size_for(4 * slots));
+        self.temp_roots.pop();
+        let index = index?.init_bytes(&vec![0u8; 4 * slots]);
+        let mut n = 0;
+        if let Some(old) = map.entries() {
+            for e in 0..map.used() {
+                let k = old.get(2 * e);
+                if k == Value::UNDEF {
+                    continue;
+                }
+                entries.set(2 * n, k);
+                entries.set(2 * n + 1, old.get(2 * e + 1));
+                let mut i = key_hash(k) as usize & (slots - 1);
+                while index.get_u32(i) != 0 {
+                    i = (i + 1) & (slots - 1);
+                }
+                index.set_u32(i, n as u32 + 1);
+                n += 1;
+            }
+        }
+        map.set_storage(entries, index);
+        map.set_counts(n, n);
+        Ok(())
+    }
+
+    /// `map[key] = value`. Key and value must be rooted.
+    pub(crate) fn map_set(
+        &mut self,
+        map: Gc<MapObj>,
+        key: Value,
+        value: Value,
+    ) -> Result<(), RuntimeError> {
+        let key = normalize_key(key).map_err(|m| self.error(m))?;
+        if let (Some(e), Some(entries)) = (Self::map_find(map, key), map.entries()) {
+            entries.set(2 * e + 1, value);
+            return Ok(());
+        }
+        let capacity = map.entries().map_or(0, |e| e.len() / 2);
+        if map.used() == capacity {
+            // Full: grow if mostly live, else just squeeze out removals.
+            let new_cap = if map.count() * 2 >= capacity {
+                (capacity * 2).max(8)
+            } else {
+                capacity
+            };
+            self.map_rebuild(map, new_cap)?;
+        }
+        let (Some(entries), Some(index)) = (map.entries(), map.index()) else {
+            return Err(self.error("Map storage missing."));
+        };
+        let e = map.used();
+        entries.set(2 * e, key);
+        entries.set(2 * e + 1, value);
+        let mask = index.len() / 4 - 1;
+        let mut i = key_hash(key) as usize & mask;
+        loop {
+            let s = index.get_u32(i);
+            if s == 0 || s == MapObj::TOMBSTONE {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        index.set_u32(i, e as u32 + 1);
+        map.set_counts(map.count() + 1, e + 1);
+        Ok(())
+    }
+
+    pub(crate) fn map_remove(
+        &mut self,
+        map: Gc<MapObj>,
+        key: Value,
+    ) -> Result<Value, &'static str> {
+        let key = normalize_key(key)?;
+        let Some(e) = Self::map_find(map, key) else {
+            return Ok(Value::NIL);
+        };
+        let (Some(entries), Some(index)) = (map.entries(), map.index()) else {
+            return Ok(Value::NIL);
+        };
+        let v = entries.get(2 * e + 1);
+        entries.set(2 * e, Value::UNDEF);
+        entries.set(2 * e + 1, Value::NIL);
+        let mask = index.len() / 4 - 1;
+        let mut i = key_hash(key) as usize & mask;
+        while index.get_u32(i) != e as u32 + 1 {
+            i = (i + 1) & mask;
+        }
+        index.set_u32(i, MapObj::TOMBSTONE);
+        map.set_counts(map.count() - 1, map.used());
+        Ok(v)
+    }
+
+    /// Live (key, value) pairs in insertion order.
+    pub(crate) fn map_pairs(map: Gc<MapObj>) -> Vec<(Value, Value)> {
+        let Some(entries) = map.entries() else {
+            return Vec::new();
+        };
+        (0..map.used())
+            .filter_map(|e| {
+                let k = entries.get(2 * e);
+                (k != Value::UNDEF).then(|| (k, entries.get(2 * e + 1)))
+            })
+            .collect()
+    }
+}
