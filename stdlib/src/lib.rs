@@ -18,8 +18,16 @@ pub fn install(vm: &mut Vm) {
     vm.define_native("str", 1, str);
     vm.define_native("Map", 0, map_new);
     vm.define_native("gcStats", 0, gc_stats);
+    vm.define_native("Channel", -1, channel_new);
+    vm.define_native("yield", 0, yield_now);
+    vm.define_native("sleep", 1, sleep);
 
-    use MethodReceiver::{List, Map};
+    use MethodReceiver::{Channel, Coroutine, List, Map};
+    vm.define_method(Channel, "send", 1, channel_send);
+    vm.define_method(Channel, "recv", 0, channel_recv);
+    vm.define_method(Channel, "close", 0, channel_close);
+    vm.define_method(Coroutine, "join", 0, coroutine_join);
+    vm.define_method(Coroutine, "done", 0, coroutine_done);
     vm.define_method(List, "len", 0, list_len);
     vm.define_method(List, "push", 1, list_push);
     vm.define_method(List, "pop", 0, list_pop);
@@ -126,4 +134,58 @@ fn gc_stats(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
         ("sweptBackground", s.swept_background as f64),
         ("sweptLazy", s.swept_lazy as f64),
     ])
+}
+
+/// `Channel()` (unbuffered) or `Channel(n)` (capacity n).
+fn channel_new(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let capacity = match ctx.argc() {
+        0 => 0,
+        1 => {
+            let v = ctx.arg(0);
+            let n = v.as_number();
+            if !v.is_number() || n.fract() != 0.0 || !(0.0..=1e9).contains(&n) {
+                return Err("Channel: capacity must be a non-negative integer.".to_string());
+            }
+            n as usize
+        }
+        n => return Err(format!("Expected 0 or 1 arguments but got {n}.")),
+    };
+    ctx.new_channel(capacity)
+}
+
+fn channel_send(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let v = ctx.arg(0);
+    ctx.channel_send(v)?;
+    Ok(Value::NIL)
+}
+
+fn channel_recv(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    ctx.channel_recv()
+}
+
+fn channel_close(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    ctx.channel_close()?;
+    Ok(Value::NIL)
+}
+
+fn coroutine_join(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    ctx.coroutine_join()
+}
+
+fn coroutine_done(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    Ok(Value::bool(ctx.coroutine_done()?))
+}
+
+fn yield_now(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    ctx.yield_now();
+    Ok(Value::NIL)
+}
+
+fn sleep(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let v = ctx.arg(0);
+    if !v.is_number() || v.as_number().is_nan() {
+        return Err("sleep: seconds must be a number.".to_string());
+    }
+    ctx.sleep(v.as_number());
+    Ok(Value::NIL)
 }

@@ -9,6 +9,7 @@ use lang::OpCode;
 use crate::collections::list_index;
 use crate::error::RuntimeError;
 use crate::frame::{CallFrame, FRAMES_MAX};
+use crate::sched::{Park, BUDGET};
 use crate::native::NativeCtx;
 use crate::object::{
     BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, ListObj,
@@ -19,9 +20,10 @@ use crate::vm::Vm;
 
 impl Vm {
     pub(crate) fn run(&mut self) -> Result<(), RuntimeError> {
-        let Some(&frame) = self.frames.last() else {
+        let Some(frame) = self.frames.last() else {
             return Ok(());
         };
+        let mut budget = BUDGET;
         let mut closure = frame.closure;
         let mut code = closure.function.code;
         let mut constants = closure.function.constants;
@@ -61,9 +63,7 @@ impl Vm {
         }
         macro_rules! save_ip {
             () => {
-                if let Some(f) = self.frames.last_mut() {
-                    f.ip = ip;
-                }
+                self.frames.set_last_ip(ip);
             };
         }
         macro_rules! throw {
@@ -74,7 +74,7 @@ impl Vm {
         }
         macro_rules! reload {
             () => {{
-                let Some(&f) = self.frames.last() else {
+                let Some(f) = self.frames.last() else {
                     return Ok(());
                 };
                 closure = f.closure;
@@ -115,7 +115,35 @@ impl Vm {
             }};
         }
 
+        // After a call that may have run a native: a blocking native
+        // (channel, join, sleep, yield) asked to park the coroutine.
+        macro_rules! check_park {
+            () => {
+                if let Some(park) = self.sched.park.take() {
+                    save_ip!();
+                    self.park_current(park)?;
+                    budget = BUDGET;
+                    reload!();
+                }
+            };
+        }
+        // Preemption at a safepoint once the budget is spent, if anyone
+        // else can run.
+        macro_rules! maybe_preempt {
+            () => {
+                if budget <= 0 {
+                    budget = BUDGET;
+                    if self.sched.has_runnable() {
+                        save_ip!();
+                        self.park_current(Park::Yield)?;
+                        reload!();
+                    }
+                }
+            };
+        }
+
         loop {
+            budget -= 1;
             let op = read_byte!();
             let Some(op) = OpCode::from_u8(op) else {
                 throw!(format!("Corrupt bytecode: unknown opcode {op}."));
@@ -175,8 +203,11 @@ impl Vm {
                     let slot = u.slot();
                     let v = if slot == UpvalueObj::CLOSED {
                         u.closed()
-                    } else {
+                    } else if u.owner() == self.current {
                         self.stack.get(slot)
+                    } else {
+                        // Open in a parked coroutine: read its stack.
+                        u.owner().map_or(Value::NIL, |o| o.slot(slot))
                     };
                     self.stack.push(v);
                 }
@@ -187,8 +218,10 @@ impl Vm {
                     let v = peek!(0);
                     if slot == UpvalueObj::CLOSED {
                         u.set_closed(v);
-                    } else {
+                    } else if u.owner() == self.current {
                         self.stack.set(slot, v);
+                    } else if let Some(o) = u.owner() {
+                        o.set_slot(slot, v);
                     }
                 }
                 OpCode::GetProperty => {
@@ -291,6 +324,7 @@ impl Vm {
                 OpCode::Loop => {
                     let off = read_u16!();
                     ip -= off;
+                    maybe_preempt!();
                     if self.heap.should_collect() {
                         // A back-edge is a safepoint: a loop that only
                         // allocates through natives still gets collected.
@@ -315,8 +349,10 @@ impl Vm {
                         None => {
                             self.call_value(callee, argc)?;
                             reload!();
+                            check_park!();
                         }
                     }
+                    maybe_preempt!();
                 }
                 OpCode::Invoke => {
                     let name = read_string!();
@@ -344,6 +380,7 @@ impl Vm {
                         None => {
                             self.invoke(name, argc)?;
                             reload!();
+                            check_park!();
                         }
                     }
                 }
@@ -356,6 +393,7 @@ impl Vm {
                         throw!("Superclass must be a class.");
                     };
                     with_ip!(self.invoke_from_class(class, name, argc));
+                    check_park!();
                 }
                 OpCode::Closure => {
                     let function: Option<Gc<FunctionObj>> =
@@ -398,7 +436,14 @@ impl Vm {
                     self.frames.pop();
                     if self.frames.is_empty() {
                         self.stack.clear();
-                        return Ok(());
+                        if self.current == self.main {
+                            // The main script ended: so does the program.
+                            return Ok(());
+                        }
+                        self.finish_current(result)?;
+                        budget = BUDGET;
+                        reload!();
+                        continue;
                     }
                     self.stack.truncate(base);
                     self.stack.push(result);
@@ -504,8 +549,32 @@ impl Vm {
                     self.stack.truncate(self.stack.len() - 3);
                     self.stack.push(v);
                 }
-                OpCode::Spawn | OpCode::SpawnInvoke | OpCode::SpawnSuperInvoke => {
-                    throw!(format!("{} is not supported yet.", op.name()));
+                OpCode::Spawn => {
+                    let argc = read_byte!() as usize;
+                    save_ip!();
+                    self.check_spawn(peek!(argc), argc)?;
+                    self.spawn(argc)?;
+                }
+                OpCode::SpawnInvoke => {
+                    let name = read_string!();
+                    let argc = read_byte!() as usize;
+                    save_ip!();
+                    self.bind_for_spawn(name, argc, None)?;
+                    self.check_spawn(peek!(argc), argc)?;
+                    self.spawn(argc)?;
+                }
+                OpCode::SpawnSuperInvoke => {
+                    let name = read_string!();
+                    let argc = read_byte!() as usize;
+                    let superclass = pop!();
+                    let Some(class) = superclass.as_obj().and_then(|o| o.downcast::<ClassObj>())
+                    else {
+                        throw!("Superclass must be a class.");
+                    };
+                    save_ip!();
+                    self.bind_for_spawn(name, argc, Some(class))?;
+                    self.check_spawn(peek!(argc), argc)?;
+                    self.spawn(argc)?;
                 }
                 OpCode::Method => {
                     let name = read_string!();
@@ -526,7 +595,7 @@ impl Vm {
 
     /// clox's `callValue`. On success either a new frame is on top (a Lox
     /// callee) or the result replaced callee and arguments (a native).
-    fn call_value(&mut self, callee: Value, argc: usize) -> Result<(), RuntimeError> {
+    pub(crate) fn call_value(&mut self, callee: Value, argc: usize) -> Result<(), RuntimeError> {
         if let Some(obj) = callee.as_obj() {
             match obj.kind() {
                 ObjKind::Closure => return self.call(Gc::from_ref_unchecked(obj), argc),
@@ -626,13 +695,12 @@ impl Vm {
         if self.frames.len() == FRAMES_MAX {
             return Err(self.error("Stack overflow."));
         }
-        self.stack.reserve(closure.function.max_stack);
-        self.frames.push(CallFrame {
+        self.reserve_stack(closure.function.max_stack)?;
+        self.push_frame(CallFrame {
             closure,
             ip: 0,
             base: self.stack.len() - argc - 1,
-        });
-        Ok(())
+        })
     }
 
     fn invoke(&mut self, name: Gc<StringObj>, argc: usize) -> Result<(), RuntimeError> {
@@ -707,23 +775,133 @@ impl Vm {
     }
 
     fn capture_upvalue(&mut self, slot: usize) -> Result<Gc<UpvalueObj>, RuntimeError> {
-        let pos = match self.open_upvalues.binary_search_by(|u| u.slot().cmp(&slot)) {
-            Ok(i) => return Ok(self.open_upvalues[i]),
-            Err(i) => i,
+        let list = self.open_upvalues()?;
+        let upvalue_at = |i: usize| -> Option<Gc<UpvalueObj>> {
+            list.get(i)
+                .and_then(|v| v.as_obj())
+                .and_then(|o| o.downcast())
         };
-        let u = self.alloc(UpvalueObj::SIZE)?.init_upvalue(slot);
-        self.open_upvalues.insert(pos, u);
+        // Sorted by slot: binary search for it or its insertion point.
+        let (mut lo, mut hi) = (0, list.count());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match upvalue_at(mid) {
+                Some(u) if u.slot() == slot => return Ok(u),
+                Some(u) if u.slot() < slot => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        let Some(owner) = self.current else {
+            return Err(self.error("No running coroutine."));
+        };
+        let u = self.alloc(UpvalueObj::SIZE)?.init_upvalue(slot, owner);
+        self.temp_roots.push(u.value());
+        let r = self.list_insert(list, lo, u.value());
+        self.temp_roots.pop();
+        r?;
         Ok(u)
     }
 
     fn close_upvalues(&mut self, last: usize) {
-        while let Some(&u) = self.open_upvalues.last() {
+        let Some(list) = self.current.and_then(|c| c.open_upvalues()) else {
+            return;
+        };
+        while list.count() > 0 {
+            let Some(u) = list
+                .get(list.count() - 1)
+                .and_then(|v| v.as_obj())
+                .and_then(|o| o.downcast::<UpvalueObj>())
+            else {
+                break;
+            };
             let slot = u.slot();
             if slot < last {
                 break;
             }
             u.close(self.stack.get(slot));
-            self.open_upvalues.pop();
+            self.list_remove(list, list.count() - 1);
         }
+    }
+
+    /// `spawn` checks the callee and the argument count now, in the
+    /// spawning coroutine, with clox's messages (LANGUAGE.md §5).
+    fn check_spawn(&mut self, callee: Value, argc: usize) -> Result<(), RuntimeError> {
+        let arity = |c: Gc<ClosureObj>| c.function.arity as usize;
+        let expected = match callee.obj_kind() {
+            Some(ObjKind::Closure) => {
+                Some(arity(Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()))))
+            }
+            Some(ObjKind::BoundMethod) => {
+                let b: Gc<BoundMethodObj> =
+                    Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
+                Some(arity(b.method))
+            }
+            Some(ObjKind::Class) => {
+                let c: Gc<ClassObj> = Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
+                match c.methods_loc().get(self.init_string).and_then(|m| m.as_obj()).and_then(|o| o.downcast()) {
+                    Some(init) => Some(arity(init)),
+                    None => Some(0),
+                }
+            }
+            Some(ObjKind::Native) => {
+                let n: Gc<NativeObj> = Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
+                (n.arity >= 0).then_some(n.arity as usize)
+            }
+            Some(ObjKind::BoundNative) => {
+                let b: Gc<BoundNativeObj> = Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
+                (b.native.arity >= 0).then_some(b.native.arity as usize)
+            }
+            _ => return Err(self.error("Can only call functions and classes.")),
+        };
+        match expected {
+            Some(n) if n != argc => Err(self.error(format!("Expected {n} arguments but got {argc}."))),
+            _ => Ok(()),
+        }
+    }
+
+    /// For `spawn recv.name(args)`: replaces the receiver slot with what
+    /// the call would invoke (a field's value, or the method bound to the
+    /// receiver), so the coroutine makes a plain call.
+    fn bind_for_spawn(
+        &mut self,
+        name: Gc<StringObj>,
+        argc: usize,
+        superclass: Option<Gc<ClassObj>>,
+    ) -> Result<(), RuntimeError> {
+        let receiver = self.stack.peek(argc);
+        let class = match superclass {
+            Some(c) => c,
+            None => {
+                let Some(instance) = receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>()) else {
+                    let table = receiver.obj_kind().and_then(|k| self.method_table(k));
+                    let Some(table) = table else {
+                        return Err(self.error("Only instances have methods."));
+                    };
+                    let Some(native) = table.get(name).and_then(|m| m.as_obj()).and_then(|o| o.downcast::<NativeObj>()) else {
+                        return Err(self.error(format!(
+                            "Undefined property '{}'.",
+                            String::from_utf8_lossy(name.as_bytes())
+                        )));
+                    };
+                    let bound = self.alloc(BoundNativeObj::SIZE)?.init_bound_native(receiver, native);
+                    self.stack.set_top(argc, bound.value());
+                    return Ok(());
+                };
+                if let Some(field) = instance.fields_loc().get(name) {
+                    self.stack.set_top(argc, field);
+                    return Ok(());
+                }
+                instance.class
+            }
+        };
+        let Some(method) = class.methods_loc().get(name).and_then(|m| m.as_obj()).and_then(|o| o.downcast::<ClosureObj>()) else {
+            return Err(self.error(format!(
+                "Undefined property '{}'.",
+                String::from_utf8_lossy(name.as_bytes())
+            )));
+        };
+        let bound = self.alloc(BoundMethodObj::SIZE)?.init_bound_method(receiver, method);
+        self.stack.set_top(argc, bound.value());
+        Ok(())
     }
 }

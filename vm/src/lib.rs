@@ -14,6 +14,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod channel;
 mod collections;
 mod error;
 mod frame;
@@ -23,6 +24,8 @@ mod interp;
 pub mod native;
 mod object;
 mod print;
+mod sched;
+mod seeds;
 mod value;
 mod verify;
 mod vm;

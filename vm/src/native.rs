@@ -64,10 +64,12 @@ impl NativeCtx<'_> {
 pub enum MethodReceiver {
     List = 0,
     Map = 1,
+    Channel = 2,
+    Coroutine = 3,
 }
 
 impl MethodReceiver {
-    pub const COUNT: usize = 2;
+    pub const COUNT: usize = 4;
 }
 
 use crate::collections::list_index;
@@ -174,5 +176,66 @@ impl NativeCtx<'_> {
         })();
         vm.temp_roots.truncate(base);
         result.map_err(|e: crate::error::RuntimeError| e.message)
+    }
+}
+
+use crate::object::{ChannelObj, CoroutineObj};
+
+impl NativeCtx<'_> {
+    fn channel(&self) -> Result<Gc<ChannelObj>, String> {
+        self.receiver()
+            .as_obj()
+            .and_then(|o| o.downcast())
+            .ok_or_else(|| "Receiver must be a channel.".to_string())
+    }
+
+    fn coroutine(&self) -> Result<Gc<CoroutineObj>, String> {
+        self.receiver()
+            .as_obj()
+            .and_then(|o| o.downcast())
+            .ok_or_else(|| "Receiver must be a coroutine.".to_string())
+    }
+
+    /// `Channel(capacity)`.
+    pub fn new_channel(&mut self, capacity: usize) -> Result<Value, String> {
+        self.vm.new_channel(capacity)
+    }
+
+    /// `ch.send(v)`: may park the caller until a receiver takes `v`.
+    pub fn channel_send(&mut self, v: Value) -> Result<(), String> {
+        let ch = self.channel()?;
+        self.vm.chan_send(ch, v)
+    }
+
+    /// `ch.recv()`: a value, or parks until one arrives (nil once closed
+    /// and drained).
+    pub fn channel_recv(&mut self) -> Result<Value, String> {
+        let ch = self.channel()?;
+        self.vm.chan_recv(ch)
+    }
+
+    pub fn channel_close(&mut self) -> Result<(), String> {
+        let ch = self.channel()?;
+        self.vm.chan_close(ch)
+    }
+
+    /// `co.join()`: its result, or parks until it finishes.
+    pub fn coroutine_join(&mut self) -> Result<Value, String> {
+        let co = self.coroutine()?;
+        self.vm.join(co)
+    }
+
+    pub fn coroutine_done(&self) -> Result<bool, String> {
+        Ok(self.coroutine()?.state() == crate::object::CoState::Done)
+    }
+
+    /// `yield()`: to the back of the run queue.
+    pub fn yield_now(&mut self) {
+        self.vm.sched.park = Some(crate::sched::Park::Yield);
+    }
+
+    /// `sleep(seconds)`: parks only the calling coroutine.
+    pub fn sleep(&mut self, seconds: f64) {
+        self.vm.sleep(seconds);
     }
 }

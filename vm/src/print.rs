@@ -1,6 +1,21 @@
 //! How `print` and `str()` show a value: clox's `printValue`, extended to
 //! lists and maps (strings quoted inside containers; a container met again
 //! while it is being printed shows as `[...]` / `{...}`).
+//!
+//! **Iterative, no depth limit.** Containers may nest arbitrarily deep (a
+//! loop can build a list 10^6 levels deep), so the printer never recurses:
+//! each container being printed is a [`Frame`] on an explicit work stack
+//! (a cursor into a list, or a map's pairs), and the whole value is always
+//! printed in full. Memory is O(depth), on the heap, not the Rust stack.
+//!
+//! **Cycle check.** A container is shown as `[...]` / `{...}` only if it
+//! is on the *path* (the containers currently open around the value), so
+//! `[a, a]` prints `a` twice. Up to [`PATH_SCAN_LIMIT`] open containers
+//! the path is scanned linearly (cheap, no allocation); past that a
+//! `HashSet` mirrors it, making the check O(1) per level instead of
+//! O(depth), i.e. O(depth) rather than O(depth²) for a deep chain.
+
+use std::collections::HashSet;
 
 use crate::object::{
     BoundMethodObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, ListObj, MapObj, ObjKind,
@@ -8,6 +23,10 @@ use crate::object::{
 };
 use crate::value::Value;
 use crate::vm::Vm;
+
+/// Open containers up to which the path is searched linearly; deeper, a
+/// hash set is used.
+const PATH_SCAN_LIMIT: usize = 32;
 
 fn function_name(out: &mut Vec<u8>, f: Gc<FunctionObj>) {
     match f.name {
@@ -20,15 +39,107 @@ fn function_name(out: &mut Vec<u8>, f: Gc<FunctionObj>) {
     }
 }
 
-/// Appends the text `print` shows for `v`.
-pub fn format_value(out: &mut Vec<u8>, v: Value) {
-    let mut path = Vec::new();
-    write_value(out, v, false, &mut path);
+/// The containers open around the value being printed.
+#[derive(Default)]
+struct Path {
+    open: Vec<ObjRef>,
+    /// Mirrors `open` once it has grown past [`PATH_SCAN_LIMIT`].
+    set: Option<HashSet<ObjRef>>,
 }
 
-/// `path` holds the containers being printed around this value; `quoted`
-/// is true inside a container.
-fn write_value(out: &mut Vec<u8>, v: Value, quoted: bool, path: &mut Vec<ObjRef>) {
+impl Path {
+    fn contains(&self, o: ObjRef) -> bool {
+        match &self.set {
+            Some(set) => set.contains(&o),
+            None => self.open.contains(&o),
+        }
+    }
+
+    fn push(&mut self, o: ObjRef) {
+        self.open.push(o);
+        if let Some(set) = &mut self.set {
+            set.insert(o);
+        } else if self.open.len() > PATH_SCAN_LIMIT {
+            self.set = Some(self.open.iter().copied().collect());
+        }
+    }
+
+    fn pop(&mut self) {
+        if let (Some(o), Some(set)) = (self.open.pop(), &mut self.set) {
+            // `open` never holds an object twice (a container already on
+            // the path is printed as `[...]`, not reopened).
+            set.remove(&o);
+        }
+    }
+}
+
+/// A container being printed: what is left of it.
+enum Frame {
+    /// `next` is the index of the next element.
+    List { list: Gc<ListObj>, next: usize },
+    /// `next` counts halves: pair `next / 2`, its key when even, its value
+    /// when odd.
+    Map {
+        pairs: Vec<(Value, Value)>,
+        next: usize,
+    },
+}
+
+/// Appends the text `print` shows for `v`.
+pub fn format_value(out: &mut Vec<u8>, v: Value) {
+    let mut path = Path::default();
+    let mut frames: Vec<Frame> = Vec::new();
+    write_value(out, v, false, &mut path, &mut frames);
+    while let Some(frame) = frames.last_mut() {
+        match frame {
+            Frame::List { list, next } => match list.get(*next) {
+                Some(item) => {
+                    if *next > 0 {
+                        out.extend_from_slice(b", ");
+                    }
+                    *next += 1;
+                    write_value(out, item, true, &mut path, &mut frames);
+                }
+                None => {
+                    out.push(b']');
+                    frames.pop();
+                    path.pop();
+                }
+            },
+            Frame::Map { pairs, next } => match pairs.get(*next / 2) {
+                Some(&(k, v)) => {
+                    let item = if *next % 2 == 0 {
+                        if *next > 0 {
+                            out.extend_from_slice(b", ");
+                        }
+                        k
+                    } else {
+                        out.extend_from_slice(b": ");
+                        v
+                    };
+                    *next += 1;
+                    write_value(out, item, true, &mut path, &mut frames);
+                }
+                None => {
+                    out.push(b'}');
+                    frames.pop();
+                    path.pop();
+                }
+            },
+        }
+    }
+}
+
+/// Writes `v`, or, for a container not on `path`, its opening bracket,
+/// pushing a [`Frame`] for [`format_value`] to continue with. `quoted` is
+/// true inside a container.
+fn write_value(
+    out: &mut Vec<u8>,
+    v: Value,
+    quoted: bool,
+    path: &mut Path,
+    frames: &mut Vec<Frame>,
+) {
     if v.is_number() {
         lang::write_number(out, v.as_number());
         return;
@@ -72,44 +183,36 @@ fn write_value(out: &mut Vec<u8>, v: Value, quoted: bool, path: &mut Vec<ObjRef>
         ObjKind::Native | ObjKind::BoundNative => out.extend_from_slice(b"<native fn>"),
         ObjKind::Upvalue => out.extend_from_slice(b"upvalue"),
         ObjKind::List => {
-            if path.contains(&o) {
+            if path.contains(o) {
                 out.extend_from_slice(b"[...]");
                 return;
             }
             path.push(o);
-            let list: Gc<ListObj> = Gc::from_ref_unchecked(o);
             out.push(b'[');
-            for i in 0..list.count() {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                write_value(out, list.get(i).unwrap_or(Value::NIL), true, path);
-            }
-            out.push(b']');
-            path.pop();
+            frames.push(Frame::List {
+                list: Gc::from_ref_unchecked(o),
+                next: 0,
+            });
         }
         ObjKind::Map => {
-            if path.contains(&o) {
+            if path.contains(o) {
                 out.extend_from_slice(b"{...}");
                 return;
             }
             path.push(o);
             out.push(b'{');
-            for (i, (k, v)) in Vm::map_pairs(Gc::<MapObj>::from_ref_unchecked(o))
-                .into_iter()
-                .enumerate()
-            {
-                if i > 0 {
-                    out.extend_from_slice(b", ");
-                }
-                write_value(out, k, true, path);
-                out.extend_from_slice(b": ");
-                write_value(out, v, true, path);
-            }
-            out.push(b'}');
-            path.pop();
+            frames.push(Frame::Map {
+                pairs: Vm::map_pairs(Gc::<MapObj>::from_ref_unchecked(o)),
+                next: 0,
+            });
         }
-        ObjKind::Bytes | ObjKind::ValueArray | ObjKind::Entries => {
+        ObjKind::Coroutine => out.extend_from_slice(b"<coroutine>"),
+        ObjKind::Channel => out.extend_from_slice(b"<channel>"),
+        ObjKind::Bytes
+        | ObjKind::ValueArray
+        | ObjKind::Entries
+        | ObjKind::StackSlab
+        | ObjKind::FrameSlab => {
             out.extend_from_slice(b"<internal>")
         }
     }
@@ -127,3 +230,79 @@ impl Vm {
 }
 
 use std::io::Write as _;
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::rc::Rc;
+
+    use crate::{Vm, VmOptions};
+
+    // No stdlib here (it depends on `vm`): the programs use only literals
+    // and index assignment.
+
+    /// A `Write` whose bytes the test can read after the VM has run.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn run(source: &str) -> String {
+        let out = Shared::default();
+        let mut vm = Vm::new(VmOptions::default(), Box::new(out.clone()));
+        vm.interpret(source.as_bytes()).expect("program runs");
+        let bytes = out.0.borrow().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn ordinary_nesting_and_cycles() {
+        assert_eq!(
+            run(r#"print [1, "a", [nil, true, []], [[2.5]]];"#),
+            "[1, \"a\", [nil, true, []], [[2.5]]]\n"
+        );
+        // Only a container on the path is elided, not one seen before.
+        assert_eq!(
+            run("var a = [1, nil]; a[1] = a; print a; print [a, a];"),
+            "[1, [...]]\n[[1, [...]], [1, [...]]]\n"
+        );
+    }
+
+    /// 200,000 levels on the test thread's small stack: a recursive
+    /// printer would overflow it.
+    #[test]
+    fn deep_nesting_is_iterative() {
+        let n = 200_000;
+        let text = run(&format!(
+            "var a = []; for (var i = 0; i < {n}; i = i + 1) a = [a]; print a;"
+        ));
+        let want = format!("{}{}\n", "[".repeat(n + 1), "]".repeat(n + 1));
+        assert_eq!(text, want);
+    }
+
+    /// A cycle closing past `PATH_SCAN_LIMIT`: the hash set sees it, and a
+    /// sibling printed after the deep branch is not mistaken for one.
+    #[test]
+    fn deep_cycle_uses_the_set() {
+        let got = run("var root = [0, nil]; var a = root; \
+             for (var i = 1; i < 100; i = i + 1) { var b = [i, nil]; a[1] = b; a = b; } \
+             a[1] = root; print root; print [root, root];");
+        // The deepest list ends in `[...]` (root again), then every level
+        // closes.
+        let mut want = String::new();
+        for i in 0..100 {
+            want.push_str(&format!("[{i}, "));
+        }
+        want.push_str("[...]");
+        want.push_str(&"]".repeat(100));
+        assert_eq!(got, format!("{want}\n[{want}, {want}]\n"));
+    }
+}

@@ -9,11 +9,13 @@ use lang::{Constant, Proto};
 
 use crate::error::{InterpretError, RuntimeError, TraceLine};
 use crate::frame::CallFrame;
+use crate::sched::Scheduler;
 use crate::intern::InternSet;
 use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{
     self, hash_bytes, BytesObj, ClosureObj, Fresh, FunctionObj, FunctionParts, Gc, NativeObj,
-    ObjKind, Roots, Stack, StringObj, Table, TableLoc, UpvalueObj, ValueArrayObj,
+    CoroutineObj, Frames, ObjKind, Roots, Stack, StringObj, Table, TableLoc, UpvalueObj,
+    ValueArrayObj,
 };
 use crate::value::Value;
 
@@ -25,11 +27,15 @@ pub struct VmOptions {
 
 pub struct Vm {
     pub(crate) heap: Heap,
-    /// The value stack; `len()` is clox's `stackTop`.
+    /// The running coroutine's value stack (a view of its heap slab);
+    /// `len()` is clox's `stackTop`.
     pub(crate) stack: Stack,
-    pub(crate) frames: Vec<CallFrame>,
-    /// Open upvalues, sorted by stack slot (ascending).
-    pub(crate) open_upvalues: Vec<Gc<UpvalueObj>>,
+    /// The running coroutine's frames (a view of its heap slab).
+    pub(crate) frames: Frames,
+    /// The running coroutine, and the main script's.
+    pub(crate) current: Option<Gc<CoroutineObj>>,
+    pub(crate) main: Option<Gc<CoroutineObj>>,
+    pub(crate) sched: Scheduler,
     /// Boxed so `globals_loc` stays valid when the `Vm` moves.
     globals: Box<Table>,
     /// Native methods of lists and maps, by `MethodReceiver`.
@@ -61,11 +67,13 @@ impl Vm {
         strings.insert(init_string);
         Vm {
             heap,
-            stack: Stack::new(1024),
-            frames: Vec::with_capacity(crate::frame::FRAMES_MAX),
-            open_upvalues: Vec::new(),
+            stack: Stack::empty(),
+            frames: Frames::empty(),
+            current: None,
+            main: None,
+            sched: Scheduler::default(),
             globals: Box::new(Table::new()),
-            methods: [Box::new(Table::new()), Box::new(Table::new())],
+            methods: std::array::from_fn(|_| Box::new(Table::new())),
             strings,
             temp_roots: Vec::new(),
             pinned: vec![init_string],
@@ -86,7 +94,13 @@ impl Vm {
 
     fn run_proto(&mut self, proto: &Proto) -> Result<(), RuntimeError> {
         let function = self.load_proto(proto)?;
-        self.stack.reserve(function.max_stack + 1);
+        // Rooted in temp_roots until it is on the stack.
+        self.temp_roots.push(function.value());
+        let r = self
+            .enter_main()
+            .and_then(|()| self.reserve_stack(function.max_stack + 1));
+        self.temp_roots.pop();
+        r?;
         self.stack.push(function.value());
         let closure = match self.new_closure(function) {
             Ok(c) => c,
@@ -97,22 +111,27 @@ impl Vm {
         };
         self.stack.pop();
         self.stack.push(closure.value());
-        self.frames.push(CallFrame {
+        let pushed = self.push_frame(CallFrame {
             closure,
             ip: 0,
             base: 0,
         });
-        let r = self.run();
-        if r.is_err() {
-            self.reset();
-        }
+        let r = pushed.and_then(|()| self.run());
+        // The program ends with the main script: other coroutines are
+        // abandoned (LANGUAGE.md §5), and an error leaves nothing running.
+        self.reset();
         r
     }
 
     fn reset(&mut self) {
+        self.abandon_coroutines();
         self.stack.clear();
         self.frames.clear();
-        self.open_upvalues.clear();
+        if let Some(main) = self.main {
+            main.set_open_upvalues(None);
+            self.current = Some(main);
+            self.sync_current();
+        }
         self.temp_roots.clear();
     }
 
@@ -137,15 +156,24 @@ impl Vm {
     }
 
     pub(crate) fn collect(&mut self, full: bool) {
+        // The running coroutine's object must describe its stack before
+        // the collector scans it.
+        self.sync_current();
         let mut roots = Roots {
-            stack: self.stack.as_slice(),
-            frames: &self.frames,
-            open_upvalues: &self.open_upvalues,
+            coroutines: self.sched.all(),
+            current: self.current,
+            main: self.main,
+            cycle: self.heap.stats().num_gc + 1,
             globals: TableLoc::of_boxed(&mut self.globals),
-            method_tables: [
-                TableLoc::of_boxed(&mut self.methods[0]),
-                TableLoc::of_boxed(&mut self.methods[1]),
-            ],
+            method_tables: {
+                let [a, b, c, d] = &mut self.methods;
+                [
+                    TableLoc::of_boxed(a),
+                    TableLoc::of_boxed(b),
+                    TableLoc::of_boxed(c),
+                    TableLoc::of_boxed(d),
+                ]
+            },
             temp_roots: &self.temp_roots,
             pinned: &self.pinned,
             strings: &mut self.strings,
@@ -164,6 +192,8 @@ impl Vm {
         let r = match kind {
             ObjKind::List => MethodReceiver::List,
             ObjKind::Map => MethodReceiver::Map,
+            ObjKind::Channel => MethodReceiver::Channel,
+            ObjKind::Coroutine => MethodReceiver::Coroutine,
             _ => return None,
         };
         Some(TableLoc::of_boxed(&mut self.methods[r as usize]))
@@ -328,6 +358,7 @@ impl Vm {
     pub(crate) fn error(&self, message: impl Into<String>) -> RuntimeError {
         let trace = self
             .frames
+            .as_slice()
             .iter()
             .rev()
             .map(|f| {

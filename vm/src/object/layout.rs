@@ -360,6 +360,8 @@ pub struct UpvalueObj {
     /// Stack slot while open; `CLOSED` once closed.
     slot: usize,
     closed: Value,
+    /// The coroutine whose stack `slot` indexes, while open.
+    owner: Option<Gc<super::CoroutineObj>>,
 }
 impl HeapObject for UpvalueObj {
     const KIND: ObjKind = ObjKind::Upvalue;
@@ -370,11 +372,12 @@ impl UpvalueObj {
 }
 
 impl Fresh {
-    pub fn init_upvalue(self, slot: usize) -> Gc<UpvalueObj> {
+    pub fn init_upvalue(self, slot: usize, owner: Gc<super::CoroutineObj>) -> Gc<UpvalueObj> {
         self.init(UpvalueObj {
             header: Header::new(ObjKind::Upvalue, 0),
             slot,
             closed: Value::NIL,
+            owner: Some(owner),
         })
     }
 }
@@ -403,11 +406,18 @@ impl Gc<UpvalueObj> {
     /// Moves the value off the stack into the upvalue (clox's
     /// `closeUpvalues` for one upvalue).
     pub fn close(self, v: Value) {
-        // SAFETY: as `set_closed`, for both fields.
+        // SAFETY: as `set_closed`, for the three fields.
         unsafe {
             addr_of_mut!((*self.raw()).closed).write(v);
             addr_of_mut!((*self.raw()).slot).write(UpvalueObj::CLOSED);
+            addr_of_mut!((*self.raw()).owner).write(None);
         }
+    }
+
+    #[inline(always)]
+    pub fn owner(self) -> Option<Gc<super::CoroutineObj>> {
+        // SAFETY: ROOTED; raw read, see `slot`.
+        unsafe { addr_of!((*self.raw()).owner).read() }
     }
 }
 

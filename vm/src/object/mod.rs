@@ -24,14 +24,14 @@
 //! handle ever sees an uninitialised object.
 #![allow(unsafe_code)]
 
+mod coroutine;
 mod layout;
 mod roots;
-mod stack;
 mod table;
 
 pub use layout::*;
+pub use coroutine::*;
 pub use roots::Roots;
-pub use stack::Stack;
 pub use table::{Entry, Table, TableLoc};
 
 use gc::{AllocError, Heap, Marker, ObjPtr};
@@ -62,6 +62,12 @@ pub enum ObjKind {
     Map = 13,
     /// A native method bound to its receiver (`xs.push`).
     BoundNative = 14,
+    Coroutine = 15,
+    Channel = 16,
+    /// A coroutine's value stack storage (traced by the coroutine).
+    StackSlab = 17,
+    /// A coroutine's frame stack storage (traced by the coroutine).
+    FrameSlab = 18,
 }
 
 impl ObjKind {
@@ -82,6 +88,10 @@ impl ObjKind {
             12 => List,
             13 => Map,
             14 => BoundNative,
+            15 => Coroutine,
+            16 => Channel,
+            17 => StackSlab,
+            18 => FrameSlab,
             _ => return None,
         })
     }
@@ -273,6 +283,40 @@ pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
         ObjKind::Upvalue => {
             let u: Gc<UpvalueObj> = Gc::from_ref_unchecked(obj);
             mark_val(m, u.closed());
+            if let Some(owner) = u.owner() {
+                m.mark(owner.as_ref().ptr());
+            }
+        }
+        // Their live parts are scanned by the owning coroutine.
+        ObjKind::StackSlab | ObjKind::FrameSlab => {}
+        ObjKind::Coroutine => {
+            let c: Gc<CoroutineObj> = Gc::from_ref_unchecked(obj);
+            if let Some(s) = c.stack() {
+                m.mark(s.as_ref().ptr());
+                for &v in s.live(c.sp()) {
+                    mark_val(m, v);
+                }
+            }
+            if let Some(f) = c.frames() {
+                m.mark(f.as_ref().ptr());
+                for frame in f.live(c.frame_count()) {
+                    m.mark(frame.closure.as_ref().ptr());
+                }
+            }
+            for l in [c.open_upvalues(), c.joiners()].into_iter().flatten() {
+                m.mark(l.as_ref().ptr());
+            }
+            mark_val(m, c.result());
+            mark_val(m, c.offer());
+        }
+        ObjKind::Channel => {
+            let ch: Gc<ChannelObj> = Gc::from_ref_unchecked(obj);
+            if let Some(b) = ch.buffer() {
+                m.mark(b.as_ref().ptr());
+            }
+            for l in [ch.recvq(), ch.sendq()].into_iter().flatten() {
+                m.mark(l.as_ref().ptr());
+            }
         }
         ObjKind::String | ObjKind::Bytes => {}
         ObjKind::Function => {

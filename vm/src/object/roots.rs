@@ -1,18 +1,21 @@
 //! The embedder side of the collector: roots, edges and weak references.
 
-use super::{blacken, Gc, ObjRef, StringObj, TableLoc, UpvalueObj};
-use crate::frame::CallFrame;
+use super::{blacken, CoroutineObj, Gc, ObjKind, ObjRef, StringObj, TableLoc};
 use crate::intern::InternSet;
 use crate::value::Value;
 use gc::{Embedder, MarkView, Marker, ObjPtr};
 
 /// Borrowed views of everything the VM holds outside the heap.
 pub struct Roots<'a> {
-    pub stack: &'a [Value],
-    pub frames: &'a [CallFrame],
-    pub open_upvalues: &'a [Gc<UpvalueObj>],
+    /// Every coroutine that has not finished (blocked ones included: as in
+    /// Go, a parked coroutine is never garbage).
+    pub coroutines: &'a [Gc<CoroutineObj>],
+    pub current: Option<Gc<CoroutineObj>>,
+    pub main: Option<Gc<CoroutineObj>>,
+    /// The number this collection will have (`numGC` after it).
+    pub cycle: u64,
     pub globals: TableLoc,
-    pub method_tables: [TableLoc; 2],
+    pub method_tables: [TableLoc; 4],
     pub temp_roots: &'a [Value],
     pub pinned: &'a [Gc<StringObj>],
     pub strings: &'a mut InternSet,
@@ -32,14 +35,17 @@ fn mark_value(m: &mut Marker<'_>, v: Value) {
 // reads only the object it is given.
 unsafe impl Embedder for Roots<'_> {
     fn mark_roots(&mut self, m: &mut Marker<'_>) {
-        for &v in self.stack {
-            mark_value(m, v);
+        // Marking a coroutine makes the collector call `trace` on it once,
+        // which scans its stack (SCAN_ONCE).
+        for c in self.coroutines.iter().chain(&self.current).chain(&self.main) {
+            m.mark(c.as_ref().ptr());
         }
-        for f in self.frames {
-            m.mark(f.closure.as_ref().ptr());
-        }
-        for u in self.open_upvalues {
-            m.mark(u.as_ref().ptr());
+        if crate::seeds::double_scan() {
+            // Seed 003 re-introduced: the running coroutine also scans its
+            // own stack "at its safepoint", after the collector has.
+            if let Some(c) = self.current {
+                self.trace(c.as_ref().ptr(), m);
+            }
         }
         self.globals.mark_entries(m);
         for t in &self.method_tables {
@@ -62,10 +68,43 @@ unsafe impl Embedder for Roots<'_> {
             );
             std::process::abort();
         }
+        if r.kind() == ObjKind::Coroutine {
+            let c: Gc<CoroutineObj> = Gc::from_ref_unchecked(r);
+            if c.scan_gen() == self.cycle {
+                scan_once_violation(c, "scanned twice in one cycle");
+            }
+            if crate::seeds::skip_stack_scan() {
+                return; // seed 003, re-introduced for its regression test
+            }
+            c.set_scan_gen(self.cycle);
+        }
         blacken(r, m);
     }
 
     fn sweep_weak(&mut self, marks: &MarkView<'_>) {
+        // SCAN_ONCE, the other half: every coroutine that can still run
+        // was scanned in this cycle.
+        if self.verify {
+            for c in self.coroutines.iter().chain(&self.current).chain(&self.main) {
+                if c.scan_gen() != self.cycle || !marks.is_marked(c.as_ref().ptr()) {
+                    scan_once_violation(*c, "not scanned in this cycle");
+                }
+            }
+        }
         self.strings.sweep_weak(marks);
     }
+}
+
+/// A coroutine stack scanned twice or not at all (seed 003): abort, naming
+/// the invariant and the coroutine.
+fn scan_once_violation(c: Gc<CoroutineObj>, what: &str) -> ! {
+    eprintln!(
+        "loam: fatal collector error: SCAN_ONCE: coroutine {} ({:?}, sp {}, {} frames) {}",
+        c.id,
+        c.state(),
+        c.sp(),
+        c.frame_count(),
+        what
+    );
+    std::process::abort();
 }

@@ -1,0 +1,537 @@
+//! Coroutines, their stacks and channels, as heap objects.
+//!
+//! A coroutine owns a value stack (a `StackSlabObj`) and a frame stack (a
+//! `FrameSlabObj`), both plain heap blocks that grow by copying into a
+//! larger block. The slabs trace nothing themselves: only the live part of
+//! each (`sp` values, `frame_count` frames) is scanned, by the owning
+//! coroutine's `blacken`, exactly once per cycle (SCAN_ONCE). Slots above
+//! `sp` may hold stale handles to freed objects; nothing reads a slot
+//! before writing it (VERIFIED).
+//!
+//! The running coroutine's `sp` and `frame_count` live in the VM's views
+//! ([`Stack`], [`Frames`]) while it runs; `Vm::sync_current` writes them
+//! back before anything reads the object (a collection, a switch).
+
+use super::{Fresh, Gc, Header, HeapObject, ListObj, ObjKind};
+use crate::frame::CallFrame;
+use crate::value::Value;
+use std::mem::size_of;
+use std::ptr::{addr_of, addr_of_mut};
+
+// ------------------------------------------------------------------ slabs
+
+/// Raw storage for `capacity` values. Traced by its owner only.
+#[repr(C)]
+pub struct StackSlabObj {
+    header: Header,
+    capacity: usize,
+}
+impl HeapObject for StackSlabObj {
+    const KIND: ObjKind = ObjKind::StackSlab;
+}
+impl StackSlabObj {
+    pub fn size_for(capacity: usize) -> usize {
+        size_of::<StackSlabObj>() + capacity * size_of::<Value>()
+    }
+}
+
+/// Raw storage for `capacity` call frames. Traced by its owner only.
+#[repr(C)]
+pub struct FrameSlabObj {
+    header: Header,
+    capacity: usize,
+}
+impl HeapObject for FrameSlabObj {
+    const KIND: ObjKind = ObjKind::FrameSlab;
+}
+impl FrameSlabObj {
+    pub fn size_for(capacity: usize) -> usize {
+        size_of::<FrameSlabObj>() + capacity * size_of::<CallFrame>()
+    }
+}
+
+impl Fresh {
+    /// A value slab; its slots are uninitialised until pushed (VERIFIED:
+    /// read only below `sp`).
+    pub fn init_stack_slab(self, capacity: usize) -> Gc<StackSlabObj> {
+        self.init(StackSlabObj {
+            header: Header::new(ObjKind::StackSlab, 0),
+            capacity,
+        })
+    }
+
+    pub fn init_frame_slab(self, capacity: usize) -> Gc<FrameSlabObj> {
+        self.init(FrameSlabObj {
+            header: Header::new(ObjKind::FrameSlab, 0),
+            capacity,
+        })
+    }
+}
+
+impl Gc<StackSlabObj> {
+    pub fn capacity(self) -> usize {
+        self.capacity
+    }
+
+    fn base(self) -> *mut Value {
+        // SAFETY: ROOTED; the values follow the struct in the block.
+        unsafe { (self.raw() as *mut u8).add(size_of::<StackSlabObj>()) as *mut Value }
+    }
+
+    /// The first `len` values, which the owner wrote (VERIFIED).
+    pub fn live<'a>(self, len: usize) -> &'a [Value] {
+        assert!(len <= self.capacity, "stack length above capacity");
+        // SAFETY: ROOTED; `len <= capacity` slots, all written by pushes.
+        unsafe { std::slice::from_raw_parts(self.base(), len) }
+    }
+}
+
+impl Gc<FrameSlabObj> {
+    pub fn capacity(self) -> usize {
+        self.capacity
+    }
+
+    fn base(self) -> *mut CallFrame {
+        // SAFETY: ROOTED; the frames follow the struct in the block.
+        unsafe { (self.raw() as *mut u8).add(size_of::<FrameSlabObj>()) as *mut CallFrame }
+    }
+
+    pub fn live<'a>(self, len: usize) -> &'a [CallFrame] {
+        assert!(len <= self.capacity, "frame count above capacity");
+        // SAFETY: ROOTED; `len <= capacity` frames, all written by pushes.
+        unsafe { std::slice::from_raw_parts(self.base(), len) }
+    }
+}
+
+// ------------------------------------------------------------------- views
+
+/// The running coroutine's value stack: a view of its slab.
+///
+/// **STACK_RESERVED**: whenever a frame runs, `capacity >= base +
+/// max_stack` of its function (the verifier's bound, VERIFIED); `Vm::call`
+/// reserves it before pushing the frame. So every push stays below the
+/// capacity, every local slot named is below `sp`, and every pop has a
+/// value under it. Debug builds assert each access.
+pub struct Stack {
+    slab: Option<Gc<StackSlabObj>>,
+    sp: usize,
+}
+
+impl Stack {
+    pub const fn empty() -> Stack {
+        Stack { slab: None, sp: 0 }
+    }
+
+    pub fn view(slab: Gc<StackSlabObj>, sp: usize) -> Stack {
+        assert!(sp <= slab.capacity, "stack view past capacity");
+        Stack {
+            slab: Some(slab),
+            sp,
+        }
+    }
+
+    pub fn slab(&self) -> Option<Gc<StackSlabObj>> {
+        self.slab
+    }
+
+    #[inline(always)]
+    fn base(&self) -> *mut Value {
+        match self.slab {
+            Some(s) => s.base(),
+            None => std::ptr::NonNull::dangling().as_ptr(),
+        }
+    }
+
+    #[inline(always)]
+    fn capacity(&self) -> usize {
+        self.slab.map_or(0, |s| s.capacity)
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.sp
+    }
+
+    /// The capacity needed to push `extra` more values, if more than now.
+    #[inline(always)]
+    pub fn needs(&self, extra: usize) -> Option<usize> {
+        let need = self.sp + extra;
+        (need > self.capacity()).then_some(need)
+    }
+
+    /// Moves the live values into `bigger` and makes it this view's slab.
+    pub fn adopt(&mut self, bigger: Gc<StackSlabObj>) {
+        assert!(bigger.capacity >= self.sp, "adopting a smaller stack slab");
+        if let Some(old) = self.slab {
+            // SAFETY: both blocks are live (the old one is still the
+            // coroutine's slab, rooted; the new one is fresh) and distinct;
+            // `sp <= capacity` of each.
+            unsafe { std::ptr::copy_nonoverlapping(old.base(), bigger.base(), self.sp) };
+        }
+        self.slab = Some(bigger);
+    }
+
+    #[inline(always)]
+    pub fn push(&mut self, v: Value) {
+        debug_assert!(self.sp < self.capacity(), "STACK_RESERVED: push past capacity");
+        // SAFETY: STACK_RESERVED: the running frame's verified height bound
+        // was reserved, so `sp < capacity`.
+        unsafe { self.base().add(self.sp).write(v) };
+        self.sp += 1;
+    }
+
+    #[inline(always)]
+    pub fn pop(&mut self) -> Value {
+        debug_assert!(self.sp > 0, "VERIFIED: pop from an empty stack");
+        self.sp -= 1;
+        // SAFETY: VERIFIED: no instruction pops more than the height, so
+        // the new `sp` indexes a written slot.
+        unsafe { self.base().add(self.sp).read() }
+    }
+
+    /// The value `distance` slots below the top (0 = top).
+    #[inline(always)]
+    pub fn peek(&self, distance: usize) -> Value {
+        debug_assert!(distance < self.sp, "VERIFIED: peek below the stack");
+        // SAFETY: VERIFIED: an instruction peeks only at values it will
+        // pop, which exist; so `sp - 1 - distance` is a written slot.
+        unsafe { self.base().add(self.sp - 1 - distance).read() }
+    }
+
+    #[inline(always)]
+    pub fn set_top(&mut self, distance: usize, v: Value) {
+        debug_assert!(distance < self.sp, "VERIFIED: set below the stack");
+        // SAFETY: as `peek`.
+        unsafe { self.base().add(self.sp - 1 - distance).write(v) };
+    }
+
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> Value {
+        debug_assert!(i < self.sp, "VERIFIED: slot above the stack");
+        // SAFETY: VERIFIED: local slots are below the frame's height, and
+        // open upvalues of this coroutine name slots below `sp` (they are
+        // closed before their frame is popped); so `i < sp <= capacity`.
+        unsafe { self.base().add(i).read() }
+    }
+
+    #[inline(always)]
+    pub fn set(&mut self, i: usize, v: Value) {
+        debug_assert!(i < self.sp, "VERIFIED: slot above the stack");
+        // SAFETY: as `get`.
+        unsafe { self.base().add(i).write(v) };
+    }
+
+    #[inline(always)]
+    pub fn truncate(&mut self, len: usize) {
+        debug_assert!(len <= self.sp);
+        self.sp = len.min(self.sp);
+    }
+
+    pub fn clear(&mut self) {
+        self.sp = 0;
+    }
+
+}
+
+/// The running coroutine's frame stack: a view of its frame slab.
+pub struct Frames {
+    slab: Option<Gc<FrameSlabObj>>,
+    len: usize,
+}
+
+impl Frames {
+    pub const fn empty() -> Frames {
+        Frames { slab: None, len: 0 }
+    }
+
+    pub fn view(slab: Gc<FrameSlabObj>, len: usize) -> Frames {
+        assert!(len <= slab.capacity, "frame view past capacity");
+        Frames {
+            slab: Some(slab),
+            len,
+        }
+    }
+
+    pub fn slab(&self) -> Option<Gc<FrameSlabObj>> {
+        self.slab
+    }
+
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline(always)]
+    pub fn is_full(&self) -> bool {
+        self.len == self.slab.map_or(0, |s| s.capacity)
+    }
+
+    pub fn adopt(&mut self, bigger: Gc<FrameSlabObj>) {
+        assert!(bigger.capacity >= self.len, "adopting a smaller frame slab");
+        if let Some(old) = self.slab {
+            // SAFETY: distinct live blocks, `len <= capacity` of each.
+            unsafe { std::ptr::copy_nonoverlapping(old.base(), bigger.base(), self.len) };
+        }
+        self.slab = Some(bigger);
+    }
+
+    /// Pushes a frame; the caller checked `!is_full()`.
+    #[inline(always)]
+    pub fn push(&mut self, f: CallFrame) {
+        let Some(slab) = self.slab else {
+            panic!("frame push without a slab");
+        };
+        assert!(self.len < slab.capacity, "frame push past capacity");
+        // SAFETY: `len < capacity` (asserted), inside the slab's block.
+        unsafe { slab.base().add(self.len).write(f) };
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    pub fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+
+    #[inline(always)]
+    pub fn last(&self) -> Option<CallFrame> {
+        let slab = self.slab?;
+        if self.len == 0 {
+            return None;
+        }
+        // SAFETY: `len - 1 < len <= capacity`, a frame written by `push`.
+        Some(unsafe { slab.base().add(self.len - 1).read() })
+    }
+
+    /// Records the innermost frame's `ip`.
+    #[inline(always)]
+    pub fn set_last_ip(&mut self, ip: usize) {
+        if let (Some(slab), true) = (self.slab, self.len > 0) {
+            // SAFETY: as `last`; a raw write of one field.
+            unsafe { addr_of_mut!((*slab.base().add(self.len - 1)).ip).write(ip) };
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    pub fn as_slice(&self) -> &[CallFrame] {
+        match self.slab {
+            Some(s) => s.live(self.len),
+            None => &[],
+        }
+    }
+}
+
+// -------------------------------------------------------------- coroutines
+
+/// Where a coroutine is in its life. Legal moves: Fresh -> Running;
+/// Running -> Runnable | Blocked | Sleeping | Done; Runnable | Blocked |
+/// Sleeping -> Running (via the run queue).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum CoState {
+    /// Spawned; its stack holds the callee and arguments, no frame yet.
+    Fresh = 0,
+    Runnable = 1,
+    Running = 2,
+    /// Parked on a channel or a join.
+    Blocked = 3,
+    Sleeping = 4,
+    Done = 5,
+}
+
+#[repr(C)]
+pub struct CoroutineObj {
+    header: Header,
+    state: CoState,
+    /// The last collection cycle that scanned this coroutine (SCAN_ONCE).
+    scan_gen: u64,
+    stack: Option<Gc<StackSlabObj>>,
+    sp: usize,
+    frames: Option<Gc<FrameSlabObj>>,
+    frame_count: usize,
+    /// Open upvalues of this stack, sorted by slot.
+    open_upvalues: Option<Gc<ListObj>>,
+    /// The coroutine's return value once Done.
+    result: Value,
+    /// Coroutines blocked in `join()` on this one.
+    joiners: Option<Gc<ListObj>>,
+    /// A value a blocked sender is offering (`send`).
+    offer: Value,
+    /// A runtime error to raise when it next runs (a sender on a channel
+    /// that was closed under it).
+    fail_on_resume: bool,
+    /// Wall-clock wake time (ns since VM start) while Sleeping.
+    wake_at: u64,
+    /// Position in the scheduler's registry of unfinished coroutines.
+    registry_index: usize,
+    /// Spawn order: makes traces and debugging deterministic.
+    pub id: u64,
+}
+impl HeapObject for CoroutineObj {
+    const KIND: ObjKind = ObjKind::Coroutine;
+}
+impl CoroutineObj {
+    pub const SIZE: usize = size_of::<CoroutineObj>();
+}
+
+impl Fresh {
+    pub fn init_coroutine(self, id: u64) -> Gc<CoroutineObj> {
+        self.init(CoroutineObj {
+            header: Header::new(ObjKind::Coroutine, 0),
+            state: CoState::Fresh,
+            scan_gen: 0,
+            stack: None,
+            sp: 0,
+            frames: None,
+            frame_count: 0,
+            open_upvalues: None,
+            result: Value::NIL,
+            joiners: None,
+            offer: Value::NIL,
+            fail_on_resume: false,
+            wake_at: 0,
+            registry_index: usize::MAX,
+            id,
+        })
+    }
+}
+
+macro_rules! field_accessors {
+    ($($get:ident / $set:ident : $ty:ty;)*) => {
+        impl Gc<CoroutineObj> {
+            $(
+                #[inline(always)]
+                pub fn $get(self) -> $ty {
+                    // SAFETY: ROOTED; a raw read (fields change while other
+                    // handles to the coroutine exist).
+                    unsafe { addr_of!((*self.raw()).$get).read() }
+                }
+
+                #[inline(always)]
+                pub fn $set(self, v: $ty) {
+                    // SAFETY: ROOTED; a raw write, no reference to the field
+                    // is live (all access goes through these accessors).
+                    unsafe { addr_of_mut!((*self.raw()).$get).write(v) }
+                }
+            )*
+        }
+    };
+}
+
+field_accessors! {
+    state / set_state: CoState;
+    scan_gen / set_scan_gen: u64;
+    stack / set_stack: Option<Gc<StackSlabObj>>;
+    sp / set_sp: usize;
+    frames / set_frames: Option<Gc<FrameSlabObj>>;
+    frame_count / set_frame_count: usize;
+    open_upvalues / set_open_upvalues: Option<Gc<ListObj>>;
+    result / set_result: Value;
+    joiners / set_joiners: Option<Gc<ListObj>>;
+    offer / set_offer: Value;
+    fail_on_resume / set_fail_on_resume: bool;
+    wake_at / set_wake_at: u64;
+    registry_index / set_registry_index: usize;
+}
+
+impl Gc<CoroutineObj> {
+    /// Value slot `i` of this (not running) coroutine's stack.
+    pub fn slot(self, i: usize) -> Value {
+        match self.stack() {
+            Some(s) if i < self.sp() => s.live(self.sp())[i],
+            _ => Value::NIL,
+        }
+    }
+
+    pub fn set_slot(self, i: usize, v: Value) {
+        if let Some(s) = self.stack() {
+            assert!(i < self.sp(), "slot above a parked coroutine's stack");
+            // SAFETY: ROOTED; `i < sp <= capacity` (asserted), a written
+            // slot of the slab; the coroutine is not running, so no view
+            // aliases it.
+            unsafe { s.base().add(i).write(v) };
+        }
+    }
+}
+
+// ---------------------------------------------------------------- channels
+
+/// A channel: a ring buffer of `capacity` values (none when unbuffered)
+/// and the coroutines blocked on it.
+#[repr(C)]
+pub struct ChannelObj {
+    header: Header,
+    capacity: usize,
+    closed: bool,
+    /// Ring buffer storage (a value array of `capacity`), if buffered.
+    buffer: Option<Gc<super::ValueArrayObj>>,
+    head: usize,
+    count: usize,
+    /// Blocked receivers, then blocked senders (lists of coroutines).
+    recvq: Option<Gc<ListObj>>,
+    sendq: Option<Gc<ListObj>>,
+}
+impl HeapObject for ChannelObj {
+    const KIND: ObjKind = ObjKind::Channel;
+}
+impl ChannelObj {
+    pub const SIZE: usize = size_of::<ChannelObj>();
+}
+
+impl Fresh {
+    pub fn init_channel(
+        self,
+        capacity: usize,
+        buffer: Option<Gc<super::ValueArrayObj>>,
+        recvq: Gc<ListObj>,
+        sendq: Gc<ListObj>,
+    ) -> Gc<ChannelObj> {
+        self.init(ChannelObj {
+            header: Header::new(ObjKind::Channel, 0),
+            capacity,
+            closed: false,
+            buffer,
+            head: 0,
+            count: 0,
+            recvq: Some(recvq),
+            sendq: Some(sendq),
+        })
+    }
+}
+
+macro_rules! channel_accessors {
+    ($($get:ident / $set:ident : $ty:ty;)*) => {
+        impl Gc<ChannelObj> {
+            $(
+                #[inline(always)]
+                pub fn $get(self) -> $ty {
+                    // SAFETY: ROOTED; raw read.
+                    unsafe { addr_of!((*self.raw()).$get).read() }
+                }
+
+                #[inline(always)]
+                pub fn $set(self, v: $ty) {
+                    // SAFETY: ROOTED; raw write, no live reference.
+                    unsafe { addr_of_mut!((*self.raw()).$get).write(v) }
+                }
+            )*
+        }
+    };
+}
+
+channel_accessors! {
+    capacity / set_capacity: usize;
+    closed / set_closed: bool;
+    buffer / set_buffer: Option<Gc<super::ValueArrayObj>>;
+    head / set_head: usize;
+    count / set_count: usize;
+    recvq / set_recvq: Option<Gc<ListObj>>;
+    sendq / set_sendq: Option<Gc<ListObj>>;
+}

@@ -1,0 +1,370 @@
+//! Coroutines and their scheduler (LANGUAGE.md §5, DESIGN.md "Coroutines
+//! and safepoints").
+//!
+//! One coroutine runs at a time on the VM thread. The scheduler keeps a
+//! FIFO run queue; a coroutine leaves the CPU only at a safepoint: when it
+//! blocks (channel, join), sleeps, yields, finishes, or has used its budget
+//! of `BUDGET` instructions (checked at calls and loop back-edges). The
+//! interleaving therefore depends only on the program, never on wall time
+//! (except `sleep`).
+//!
+//! Every coroutine that has not finished is in `all`, a root: as in Go, a
+//! parked coroutine is not garbage even if nothing refers to it.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::error::RuntimeError;
+use crate::frame::{CallFrame, FRAMES_MAX};
+use crate::object::{
+    CoState, CoroutineObj, FrameSlabObj, Frames, Gc, ListObj, Stack, StackSlabObj,
+};
+use crate::value::Value;
+use crate::vm::Vm;
+
+/// Instructions a coroutine may run before it is preempted.
+pub const BUDGET: i64 = 10_000;
+
+/// Why the running coroutine stops (set by a native, acted on by the loop
+/// once the native has returned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Park {
+    /// Back of the run queue (`yield()`).
+    Yield,
+    /// Waiting for a channel or a join; someone else will wake it.
+    Block,
+    /// Until the wake time stored in the coroutine.
+    Sleep,
+}
+
+#[derive(Default)]
+pub struct Scheduler {
+    /// Unfinished coroutines other than main (roots).
+    all: Vec<Gc<CoroutineObj>>,
+    run_queue: VecDeque<Gc<CoroutineObj>>,
+    sleepers: Vec<Gc<CoroutineObj>>,
+    next_id: u64,
+    pub(crate) park: Option<Park>,
+}
+
+impl Scheduler {
+    pub fn all(&self) -> &[Gc<CoroutineObj>] {
+        &self.all
+    }
+
+    pub fn has_runnable(&self) -> bool {
+        !self.run_queue.is_empty()
+    }
+}
+
+const INITIAL_STACK: usize = 32;
+const INITIAL_FRAMES: usize = 4;
+
+impl Vm {
+    /// Writes the running coroutine's stack height and frame count back to
+    /// its object.
+    pub(crate) fn sync_current(&mut self) {
+        if let Some(c) = self.current {
+            c.set_sp(self.stack.len());
+            c.set_frame_count(self.frames.len());
+        }
+    }
+
+    /// Makes `c` the running coroutine: the views now show its stacks.
+    fn load(&mut self, c: Gc<CoroutineObj>) {
+        self.stack = match c.stack() {
+            Some(s) => Stack::view(s, c.sp()),
+            None => Stack::empty(),
+        };
+        self.frames = match c.frames() {
+            Some(f) => Frames::view(f, c.frame_count()),
+            None => Frames::empty(),
+        };
+        self.current = Some(c);
+        c.set_state(CoState::Running);
+    }
+
+    /// Ensures the main coroutine exists and runs, with empty stacks.
+    pub(crate) fn enter_main(&mut self) -> Result<(), RuntimeError> {
+        let main = match self.main {
+            Some(m) => m,
+            None => {
+                let m = self.alloc(CoroutineObj::SIZE)?.init_coroutine(0);
+                self.main = Some(m);
+                m
+            }
+        };
+        main.set_sp(0);
+        main.set_frame_count(0);
+        main.set_open_upvalues(None);
+        self.load(main);
+        Ok(())
+    }
+
+    /// STACK_RESERVED: room for `extra` more values on the running stack.
+    #[inline(always)]
+    pub(crate) fn reserve_stack(&mut self, extra: usize) -> Result<(), RuntimeError> {
+        match self.stack.needs(extra) {
+            None => Ok(()),
+            Some(need) => self.grow_stack(need),
+        }
+    }
+
+    #[cold]
+    fn grow_stack(&mut self, need: usize) -> Result<(), RuntimeError> {
+        let cap = self.stack.slab().map_or(0, |s| s.capacity());
+        let new_cap = need.max(cap * 2).max(INITIAL_STACK);
+        self.sync_current();
+        // Growing makes the span list longer while a sweep may be reading
+        // its snapshot: seed 002's scenario, which gc's SPAN_LIST_SNAPSHOT
+        // makes harmless.
+        let slab = self.alloc(StackSlabObj::size_for(new_cap))?.init_stack_slab(new_cap);
+        self.stack.adopt(slab);
+        if let Some(c) = self.current {
+            c.set_stack(Some(slab));
+        }
+        Ok(())
+    }
+
+    /// Pushes a frame, growing the frame slab (up to `FRAMES_MAX`).
+    #[inline(always)]
+    pub(crate) fn push_frame(&mut self, f: CallFrame) -> Result<(), RuntimeError> {
+        if self.frames.is_full() {
+            self.grow_frames()?;
+        }
+        self.frames.push(f);
+        Ok(())
+    }
+
+    #[cold]
+    fn grow_frames(&mut self) -> Result<(), RuntimeError> {
+        let cap = self.frames.slab().map_or(0, |s| s.capacity());
+        let new_cap = (cap * 2).clamp(INITIAL_FRAMES, FRAMES_MAX);
+        self.sync_current();
+        let slab = self.alloc(FrameSlabObj::size_for(new_cap))?.init_frame_slab(new_cap);
+        self.frames.adopt(slab);
+        if let Some(c) = self.current {
+            c.set_frames(Some(slab));
+        }
+        Ok(())
+    }
+
+    /// `spawn`: a new coroutine whose stack holds the callee and `argc`
+    /// arguments now on top of the running stack (checked by the caller),
+    /// placed at the back of the run queue. Replaces them with its handle.
+    pub(crate) fn spawn(&mut self, argc: usize) -> Result<(), RuntimeError> {
+        self.sched.next_id += 1;
+        let id = self.sched.next_id;
+        let co = self.alloc(CoroutineObj::SIZE)?.init_coroutine(id);
+        self.temp_roots.push(co.value());
+        let cap = (argc + 1).max(INITIAL_STACK);
+        let slab = self.alloc(StackSlabObj::size_for(cap));
+        self.temp_roots.pop();
+        let slab = slab?.init_stack_slab(cap);
+        let mut view = Stack::view(slab, 0);
+        for d in (0..=argc).rev() {
+            view.push(self.stack.peek(d));
+        }
+        co.set_stack(Some(slab));
+        co.set_sp(argc + 1);
+        co.set_state(CoState::Runnable);
+        co.set_registry_index(self.sched.all.len());
+        self.sched.all.push(co);
+        self.sched.run_queue.push_back(co);
+        self.stack.truncate(self.stack.len() - argc - 1);
+        self.stack.push(co.value());
+        Ok(())
+    }
+
+    /// Drops every coroutine but main (the program ended, or a new REPL
+    /// input starts).
+    pub(crate) fn abandon_coroutines(&mut self) {
+        self.sched.all.clear();
+        self.sched.run_queue.clear();
+        self.sched.sleepers.clear();
+        self.sched.park = None;
+    }
+
+    /// Puts `c` at the back of the run queue with `value` as the result of
+    /// the call it blocked in.
+    pub(crate) fn wake(&mut self, c: Gc<CoroutineObj>, value: Value) {
+        if c.sp() > 0 {
+            c.set_slot(c.sp() - 1, value);
+        }
+        c.set_state(CoState::Runnable);
+        self.sched.run_queue.push_back(c);
+    }
+
+    /// The running coroutine stops (`park`), and the next runnable one is
+    /// loaded. Errors: deadlock, or the next one must fail as it resumes.
+    pub(crate) fn park_current(&mut self, park: Park) -> Result<(), RuntimeError> {
+        let Some(cur) = self.current else {
+            return Ok(());
+        };
+        self.sync_current();
+        match park {
+            Park::Yield => {
+                cur.set_state(CoState::Runnable);
+                self.sched.run_queue.push_back(cur);
+            }
+            Park::Block => cur.set_state(CoState::Blocked),
+            Park::Sleep => {
+                cur.set_state(CoState::Sleeping);
+                self.sched.sleepers.push(cur);
+            }
+        }
+        self.switch_to_next()
+    }
+
+    /// The running coroutine has returned from its last frame.
+    pub(crate) fn finish_current(&mut self, result: Value) -> Result<(), RuntimeError> {
+        let Some(cur) = self.current else {
+            return Ok(());
+        };
+        self.sync_current();
+        cur.set_result(result);
+        cur.set_state(CoState::Done);
+        // Its stacks are dead: let them be collected with nothing pinned.
+        cur.set_stack(None);
+        cur.set_sp(0);
+        cur.set_frames(None);
+        cur.set_frame_count(0);
+        cur.set_open_upvalues(None);
+        if let Some(joiners) = cur.joiners() {
+            for i in 0..joiners.count() {
+                if let Some(j) = joiners.get(i).and_then(|v| v.as_obj()).and_then(|o| o.downcast()) {
+                    self.wake(j, result);
+                }
+            }
+            cur.set_joiners(None);
+        }
+        // O(1) removal: the last entry takes the finished one's place.
+        let i = cur.registry_index();
+        if i < self.sched.all.len() && self.sched.all[i] == cur {
+            self.sched.all.swap_remove(i);
+            if let Some(&moved) = self.sched.all.get(i) {
+                moved.set_registry_index(i);
+            }
+        }
+        self.switch_to_next()
+    }
+
+    /// Loads the next runnable coroutine, starting it if it is fresh.
+    fn switch_to_next(&mut self) -> Result<(), RuntimeError> {
+        loop {
+            self.wake_sleepers(false);
+            if let Some(next) = self.sched.run_queue.pop_front() {
+                self.load(next);
+                if next.fail_on_resume() {
+                    next.set_fail_on_resume(false);
+                    return Err(self.error("Send on closed channel."));
+                }
+                if next.frame_count() == 0 && next.sp() > 0 {
+                    return self.start_fresh();
+                }
+                return Ok(());
+            }
+            if !self.sched.sleepers.is_empty() {
+                self.wake_sleepers(true);
+                continue;
+            }
+            // Nothing can run: collect (finalizers that become ready would
+            // run here), then report the deadlock at main's blocked call.
+            self.collect(true);
+            if self.sched.run_queue.is_empty() {
+                if let Some(main) = self.main {
+                    self.load(main);
+                }
+                return Err(self.error("Deadlock: all coroutines are blocked."));
+            }
+        }
+    }
+
+    /// Moves sleepers whose time has come to the run queue; with `wait`,
+    /// first sleeps the thread until the earliest one is due.
+    fn wake_sleepers(&mut self, wait: bool) {
+        if self.sched.sleepers.is_empty() {
+            return;
+        }
+        let now = self.started.elapsed().as_nanos() as u64;
+        if wait {
+            let earliest = self.sched.sleepers.iter().map(|c| c.wake_at()).min().unwrap_or(now);
+            if earliest > now {
+                std::thread::sleep(Duration::from_nanos(earliest - now));
+            }
+        }
+        let now = self.started.elapsed().as_nanos() as u64;
+        let mut due: Vec<Gc<CoroutineObj>> = Vec::new();
+        self.sched.sleepers.retain(|c| {
+            if c.wake_at() <= now {
+                due.push(*c);
+                false
+            } else {
+                true
+            }
+        });
+        due.sort_by_key(|c| (c.wake_at(), c.id));
+        for c in due {
+            self.wake(c, Value::NIL);
+        }
+    }
+
+    /// Runs the spawned call of a fresh coroutine: its stack holds the
+    /// callee and arguments.
+    fn start_fresh(&mut self) -> Result<(), RuntimeError> {
+        let argc = self.stack.len() - 1;
+        let callee = self.stack.peek(argc);
+        self.call_value(callee, argc)?;
+        if self.frames.is_empty() {
+            // A native or a class without `init`: already done.
+            let result = self.stack.pop();
+            return self.finish_current(result);
+        }
+        Ok(())
+    }
+
+    /// `co.join()` from the running coroutine.
+    pub(crate) fn join(&mut self, co: Gc<CoroutineObj>) -> Result<Value, String> {
+        if Some(co) == self.current {
+            return Err("A coroutine can't join itself.".to_string());
+        }
+        if co.state() == CoState::Done {
+            return Ok(co.result());
+        }
+        let joiners = match co.joiners() {
+            Some(j) => j,
+            None => {
+                let l = self.new_list_from(&[]).map_err(|e| e.message)?;
+                co.set_joiners(Some(l));
+                l
+            }
+        };
+        let cur = self.current.map_or(Value::NIL, |c| c.value());
+        self.list_push(joiners, cur).map_err(|e| e.message)?;
+        self.sched.park = Some(Park::Block);
+        Ok(Value::NIL)
+    }
+
+    /// `sleep(seconds)`.
+    pub(crate) fn sleep(&mut self, seconds: f64) {
+        if let Some(c) = self.current {
+            let now = self.started.elapsed().as_nanos() as u64;
+            let ns = (seconds.max(0.0) * 1e9).min(u64::MAX as f64 / 2.0) as u64;
+            c.set_wake_at(now.saturating_add(ns));
+            self.sched.park = Some(Park::Sleep);
+        }
+    }
+
+    /// The open-upvalue list of the running coroutine, created on demand.
+    pub(crate) fn open_upvalues(&mut self) -> Result<Gc<ListObj>, RuntimeError> {
+        let Some(cur) = self.current else {
+            return Err(self.error("No running coroutine."));
+        };
+        if let Some(l) = cur.open_upvalues() {
+            return Ok(l);
+        }
+        let l = self.new_list_from(&[])?;
+        cur.set_open_upvalues(Some(l));
+        Ok(l)
+    }
+}
