@@ -78,10 +78,11 @@ fn suite_matches_clox_stderr() {
 /// must disassemble identically, which pins the bytecode byte for byte.
 #[test]
 fn suite_bytecode_matches_debug_clox() {
-    const CLOX_DIS: &str = "/tmp/clox-dis";
+    let clox_dis = common::clox_dis();
+    let clox_dis_path = clox_dis.as_str();
     let Some(dir) = suite_dir() else { return };
-    if !std::path::Path::new(CLOX_DIS).is_file() {
-        println!("NOTE: {CLOX_DIS} not found; skipping bytecode comparison");
+    if !std::path::Path::new(clox_dis_path).is_file() {
+        println!("NOTE: {clox_dis_path} not found; skipping bytecode comparison");
         return;
     }
     let mut compared = 0;
@@ -92,7 +93,7 @@ fn suite_bytecode_matches_debug_clox() {
             continue;
         };
         let listing = lang::disassemble(&proto);
-        let output = std::process::Command::new(CLOX_DIS)
+        let output = std::process::Command::new(clox_dis_path)
             .arg(&path)
             .output()
             .expect("run clox-dis");

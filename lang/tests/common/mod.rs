@@ -4,7 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const CLOX: &str = "/tmp/clox";
+/// The clox binary to compare with: `$CLOX_BIN`, else /tmp/clox. `.ci/run`
+/// builds one from ../shared/peers/clox and sets `CLOX_BIN`.
+pub fn clox() -> String {
+    std::env::var("CLOX_BIN").unwrap_or_else(|_| "/tmp/clox".to_string())
+}
+
+/// A clox built with `DEBUG_PRINT_CODE`: `$CLOX_DIS_BIN`, else /tmp/clox-dis.
+pub fn clox_dis() -> String {
+    std::env::var("CLOX_DIS_BIN").unwrap_or_else(|_| "/tmp/clox-dis".to_string())
+}
 
 /// The official suite, or `None` (after saying so) when it is absent.
 pub fn suite_dir() -> Option<PathBuf> {
@@ -24,9 +33,10 @@ pub fn suite_dir() -> Option<PathBuf> {
 }
 
 pub fn clox_available() -> bool {
-    let ok = Path::new(CLOX).is_file();
+    let clox = clox();
+    let ok = Path::new(&clox).is_file();
     if !ok {
-        println!("NOTE: {CLOX} not found; skipping comparison with clox");
+        println!("NOTE: {clox} not found (set CLOX_BIN); skipping comparison with clox");
     }
     ok
 }
@@ -129,7 +139,7 @@ pub fn expected_errors(source: &[u8]) -> Vec<Vec<u8>> {
 
 /// clox's stderr lines and exit code for `path`.
 pub fn run_clox(path: &Path) -> (Vec<Vec<u8>>, i32) {
-    let output = Command::new(CLOX)
+    let output = Command::new(clox())
         .arg(path)
         .output()
         .expect("failed to run clox");
