@@ -9,12 +9,12 @@ use lang::OpCode;
 use crate::collections::list_index;
 use crate::error::RuntimeError;
 use crate::frame::{CallFrame, FRAMES_MAX};
-use crate::sched::{Park, BUDGET};
 use crate::native::NativeCtx;
 use crate::object::{
     BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, ListObj,
     MapObj, NativeObj, ObjKind, StringObj, UpvalueObj,
 };
+use crate::sched::{Park, BUDGET};
 use crate::value::Value;
 use crate::vm::Vm;
 
@@ -828,33 +828,43 @@ impl Vm {
     fn check_spawn(&mut self, callee: Value, argc: usize) -> Result<(), RuntimeError> {
         let arity = |c: Gc<ClosureObj>| c.function.arity as usize;
         let expected = match callee.obj_kind() {
-            Some(ObjKind::Closure) => {
-                Some(arity(Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()))))
-            }
+            Some(ObjKind::Closure) => Some(arity(Gc::from_ref_unchecked(
+                callee.as_obj().unwrap_or_else(|| unreachable!()),
+            ))),
             Some(ObjKind::BoundMethod) => {
                 let b: Gc<BoundMethodObj> =
                     Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
                 Some(arity(b.method))
             }
             Some(ObjKind::Class) => {
-                let c: Gc<ClassObj> = Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
-                match c.methods_loc().get(self.init_string).and_then(|m| m.as_obj()).and_then(|o| o.downcast()) {
+                let c: Gc<ClassObj> =
+                    Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
+                match c
+                    .methods_loc()
+                    .get(self.init_string)
+                    .and_then(|m| m.as_obj())
+                    .and_then(|o| o.downcast())
+                {
                     Some(init) => Some(arity(init)),
                     None => Some(0),
                 }
             }
             Some(ObjKind::Native) => {
-                let n: Gc<NativeObj> = Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
+                let n: Gc<NativeObj> =
+                    Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
                 (n.arity >= 0).then_some(n.arity as usize)
             }
             Some(ObjKind::BoundNative) => {
-                let b: Gc<BoundNativeObj> = Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
+                let b: Gc<BoundNativeObj> =
+                    Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
                 (b.native.arity >= 0).then_some(b.native.arity as usize)
             }
             _ => return Err(self.error("Can only call functions and classes.")),
         };
         match expected {
-            Some(n) if n != argc => Err(self.error(format!("Expected {n} arguments but got {argc}."))),
+            Some(n) if n != argc => {
+                Err(self.error(format!("Expected {n} arguments but got {argc}.")))
+            }
             _ => Ok(()),
         }
     }
@@ -872,18 +882,25 @@ impl Vm {
         let class = match superclass {
             Some(c) => c,
             None => {
-                let Some(instance) = receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>()) else {
+                let Some(instance) = receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>())
+                else {
                     let table = receiver.obj_kind().and_then(|k| self.method_table(k));
                     let Some(table) = table else {
                         return Err(self.error("Only instances have methods."));
                     };
-                    let Some(native) = table.get(name).and_then(|m| m.as_obj()).and_then(|o| o.downcast::<NativeObj>()) else {
+                    let Some(native) = table
+                        .get(name)
+                        .and_then(|m| m.as_obj())
+                        .and_then(|o| o.downcast::<NativeObj>())
+                    else {
                         return Err(self.error(format!(
                             "Undefined property '{}'.",
                             String::from_utf8_lossy(name.as_bytes())
                         )));
                     };
-                    let bound = self.alloc(BoundNativeObj::SIZE)?.init_bound_native(receiver, native);
+                    let bound = self
+                        .alloc(BoundNativeObj::SIZE)?
+                        .init_bound_native(receiver, native);
                     self.stack.set_top(argc, bound.value());
                     return Ok(());
                 };
@@ -894,13 +911,20 @@ impl Vm {
                 instance.class
             }
         };
-        let Some(method) = class.methods_loc().get(name).and_then(|m| m.as_obj()).and_then(|o| o.downcast::<ClosureObj>()) else {
+        let Some(method) = class
+            .methods_loc()
+            .get(name)
+            .and_then(|m| m.as_obj())
+            .and_then(|o| o.downcast::<ClosureObj>())
+        else {
             return Err(self.error(format!(
                 "Undefined property '{}'.",
                 String::from_utf8_lossy(name.as_bytes())
             )));
         };
-        let bound = self.alloc(BoundMethodObj::SIZE)?.init_bound_method(receiver, method);
+        let bound = self
+            .alloc(BoundMethodObj::SIZE)?
+            .init_bound_method(receiver, method);
         self.stack.set_top(argc, bound.value());
         Ok(())
     }

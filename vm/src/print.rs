@@ -212,9 +212,7 @@ fn write_value(
         | ObjKind::ValueArray
         | ObjKind::Entries
         | ObjKind::StackSlab
-        | ObjKind::FrameSlab => {
-            out.extend_from_slice(b"<internal>")
-        }
+        | ObjKind::FrameSlab => out.extend_from_slice(b"<internal>"),
     }
 }
 

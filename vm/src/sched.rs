@@ -118,7 +118,9 @@ impl Vm {
         // Growing makes the span list longer while a sweep may be reading
         // its snapshot: seed 002's scenario, which gc's SPAN_LIST_SNAPSHOT
         // makes harmless.
-        let slab = self.alloc(StackSlabObj::size_for(new_cap))?.init_stack_slab(new_cap);
+        let slab = self
+            .alloc(StackSlabObj::size_for(new_cap))?
+            .init_stack_slab(new_cap);
         self.stack.adopt(slab);
         if let Some(c) = self.current {
             c.set_stack(Some(slab));
@@ -141,7 +143,9 @@ impl Vm {
         let cap = self.frames.slab().map_or(0, |s| s.capacity());
         let new_cap = (cap * 2).clamp(INITIAL_FRAMES, FRAMES_MAX);
         self.sync_current();
-        let slab = self.alloc(FrameSlabObj::size_for(new_cap))?.init_frame_slab(new_cap);
+        let slab = self
+            .alloc(FrameSlabObj::size_for(new_cap))?
+            .init_frame_slab(new_cap);
         self.frames.adopt(slab);
         if let Some(c) = self.current {
             c.set_frames(Some(slab));
@@ -232,7 +236,11 @@ impl Vm {
         cur.set_open_upvalues(None);
         if let Some(joiners) = cur.joiners() {
             for i in 0..joiners.count() {
-                if let Some(j) = joiners.get(i).and_then(|v| v.as_obj()).and_then(|o| o.downcast()) {
+                if let Some(j) = joiners
+                    .get(i)
+                    .and_then(|v| v.as_obj())
+                    .and_then(|o| o.downcast())
+                {
                     self.wake(j, result);
                 }
             }
@@ -288,7 +296,13 @@ impl Vm {
         }
         let now = self.started.elapsed().as_nanos() as u64;
         if wait {
-            let earliest = self.sched.sleepers.iter().map(|c| c.wake_at()).min().unwrap_or(now);
+            let earliest = self
+                .sched
+                .sleepers
+                .iter()
+                .map(|c| c.wake_at())
+                .min()
+                .unwrap_or(now);
             if earliest > now {
                 std::thread::sleep(Duration::from_nanos(earliest - now));
             }

@@ -9,14 +9,14 @@ use lang::{Constant, Proto};
 
 use crate::error::{InterpretError, RuntimeError, TraceLine};
 use crate::frame::CallFrame;
-use crate::sched::Scheduler;
 use crate::intern::InternSet;
 use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{
-    self, hash_bytes, BytesObj, ClosureObj, Fresh, FunctionObj, FunctionParts, Gc, NativeObj,
-    CoroutineObj, Frames, ObjKind, Roots, Stack, StringObj, Table, TableLoc, UpvalueObj,
+    self, hash_bytes, BytesObj, ClosureObj, CoroutineObj, Frames, Fresh, FunctionObj,
+    FunctionParts, Gc, NativeObj, ObjKind, Roots, Stack, StringObj, Table, TableLoc, UpvalueObj,
     ValueArrayObj,
 };
+use crate::sched::Scheduler;
 use crate::value::Value;
 
 /// How the VM is set up (CLI flags and `LOAMDEBUG`).

@@ -173,7 +173,10 @@ impl Stack {
 
     #[inline(always)]
     pub fn push(&mut self, v: Value) {
-        debug_assert!(self.sp < self.capacity(), "STACK_RESERVED: push past capacity");
+        debug_assert!(
+            self.sp < self.capacity(),
+            "STACK_RESERVED: push past capacity"
+        );
         // SAFETY: STACK_RESERVED: the running frame's verified height bound
         // was reserved, so `sp < capacity`.
         unsafe { self.base().add(self.sp).write(v) };
@@ -230,7 +233,6 @@ impl Stack {
     pub fn clear(&mut self) {
         self.sp = 0;
     }
-
 }
 
 /// The running coroutine's frame stack: a view of its frame slab.

@@ -29,8 +29,8 @@ mod layout;
 mod roots;
 mod table;
 
-pub use layout::*;
 pub use coroutine::*;
+pub use layout::*;
 pub use roots::Roots;
 pub use table::{Entry, Table, TableLoc};
 

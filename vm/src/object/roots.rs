@@ -37,7 +37,12 @@ unsafe impl Embedder for Roots<'_> {
     fn mark_roots(&mut self, m: &mut Marker<'_>) {
         // Marking a coroutine makes the collector call `trace` on it once,
         // which scans its stack (SCAN_ONCE).
-        for c in self.coroutines.iter().chain(&self.current).chain(&self.main) {
+        for c in self
+            .coroutines
+            .iter()
+            .chain(&self.current)
+            .chain(&self.main)
+        {
             m.mark(c.as_ref().ptr());
         }
         if crate::seeds::double_scan() {
@@ -85,7 +90,12 @@ unsafe impl Embedder for Roots<'_> {
         // SCAN_ONCE, the other half: every coroutine that can still run
         // was scanned in this cycle.
         if self.verify {
-            for c in self.coroutines.iter().chain(&self.current).chain(&self.main) {
+            for c in self
+                .coroutines
+                .iter()
+                .chain(&self.current)
+                .chain(&self.main)
+            {
                 if c.scan_gen() != self.cycle || !marks.is_marked(c.as_ref().ptr()) {
                     scan_once_violation(*c, "not scanned in this cycle");
                 }
