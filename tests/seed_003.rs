@@ -20,7 +20,10 @@ fn run(bug: Option<&str>) -> (Option<i32>, String) {
         cmd.env("LOAM_SEED_BUG", b);
     }
     let out = cmd.output().expect("run loam");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
