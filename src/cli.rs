@@ -45,13 +45,24 @@ pub struct Cli {
     /// Sweep on the program's thread only (no background sweeper).
     #[arg(long)]
     pub no_concurrent_sweep: bool,
+
+    /// Record GC pauses and phases, background sweeping and the heap size
+    /// as Chrome trace-event JSON in FILE (open it in ui.perfetto.dev).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// At exit, print the final GC statistics to stderr as one line of
+    /// key=value pairs, starting `gc-summary:`.
+    #[arg(long)]
+    pub gc_summary: bool,
 }
 
 impl Cli {
     /// The collector configuration from flags, then `LOAMDEBUG`
-    /// (`LOAMDEBUG=gctrace=1,stress=1,verify=1,poison=1,concurrentsweep=0`).
+    /// (`LOAMDEBUG=gctrace=1,stress=1,verify=1,poison=1,concurrentsweep=0,trace=FILE`).
     pub fn gc_config(&self) -> gc::GcConfig {
         let mut c = gc::GcConfig {
+            trace_file: self.trace.clone(),
             trace: self.gc_trace,
             stress: self.gc_stress,
             verify: self.gc_verify,
@@ -73,6 +84,11 @@ fn apply_loamdebug(c: &mut gc::GcConfig, spec: &str) {
         let (key, val) = item.split_once('=').unwrap_or((item, "1"));
         let on = val != "0";
         match key {
+            // A file name cannot contain the `,` separator here.
+            "trace" if item.contains('=') && !val.is_empty() => {
+                c.trace_file = Some(PathBuf::from(val));
+            }
+            "trace" => eprintln!("loam: LOAMDEBUG: trace needs a file name (trace=FILE)"),
             "gctrace" => c.trace = on,
             "stress" | "gcstress" => c.stress = on,
             "verify" | "gcverify" => c.verify = on,
@@ -92,5 +108,17 @@ mod tests {
         let mut c = gc::GcConfig::default();
         apply_loamdebug(&mut c, "gctrace=1, stress ,verify=0,concurrentsweep=0");
         assert!(c.trace && c.stress && !c.verify && !c.concurrent_sweep);
+        assert_eq!(c.trace_file, None);
+    }
+
+    #[test]
+    fn loamdebug_trace_takes_a_file() {
+        let mut c = gc::GcConfig::default();
+        apply_loamdebug(&mut c, "trace=/tmp/t.json,gctrace=1");
+        assert_eq!(c.trace_file, Some(PathBuf::from("/tmp/t.json")));
+        assert!(c.trace);
+        let mut c = gc::GcConfig::default();
+        apply_loamdebug(&mut c, "trace");
+        assert_eq!(c.trace_file, None);
     }
 }

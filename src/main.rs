@@ -41,15 +41,50 @@ fn main() -> ExitCode {
     }
 }
 
-fn new_vm(cli: &Cli, out: Box<dyn Write>) -> Vm {
-    let mut vm = Vm::new(
-        VmOptions {
-            gc: cli.gc_config(),
-        },
-        out,
-    );
+fn new_vm(gc: &gc::GcConfig, out: Box<dyn Write>) -> Vm {
+    let mut vm = Vm::new(VmOptions { gc: gc.clone() }, out);
     stdlib::install(&mut vm);
     vm
+}
+
+/// Every `GcStats` figure as (name, value): `--gc-summary` and the REPL's
+/// `:stats`. `next_gc` is `u64::MAX` when automatic collection is off.
+pub(crate) fn gc_stats_fields(s: &gc::GcStats) -> [(&'static str, u64); 12] {
+    [
+        ("num_gc", s.num_gc),
+        ("heap_alloc", s.heap_alloc),
+        ("heap_objects", s.heap_objects),
+        ("heap_sys", s.heap_sys),
+        ("next_gc", s.next_gc),
+        ("last_live", s.last_live),
+        ("pause_total_ns", s.pause_total_ns),
+        ("max_pause_ns", s.max_pause_ns),
+        ("pause_p50_ns", s.pause_p50_ns),
+        ("pause_p99_ns", s.pause_p99_ns),
+        ("swept_background", s.swept_background),
+        ("swept_lazy", s.swept_lazy),
+    ]
+}
+
+/// Work done once the program (script or REPL) has finished, whatever its
+/// outcome: write the `--trace` file and print `--gc-summary`. Returns
+/// `code`, or 74 if a clean run could not write its trace.
+fn finish(vm: &mut Vm, cli: &Cli, code: i32) -> i32 {
+    let mut code = code;
+    if let Err(e) = vm.finish_trace() {
+        eprintln!("loam: cannot write the trace file: {e}");
+        if code == 0 {
+            code = 74;
+        }
+    }
+    if cli.gc_summary {
+        let fields: Vec<String> = gc_stats_fields(&vm.gc_stats())
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        eprintln!("gc-summary: {}", fields.join(" "));
+    }
+    code
 }
 
 fn read_script(path: &std::path::Path) -> Result<Vec<u8>, i32> {
@@ -80,6 +115,15 @@ fn read_script(path: &std::path::Path) -> Result<Vec<u8>, i32> {
 }
 
 fn run(cli: Cli) -> i32 {
+    let gc = cli.gc_config();
+    if let Some(path) = &gc.trace_file {
+        // Fail before running, not after a long program: the collector
+        // writes the file only at exit.
+        if std::fs::File::create(path).is_err() {
+            eprintln!("Could not open trace file \"{}\".", path.display());
+            return 74;
+        }
+    }
     if let Some(path) = &cli.disassemble {
         let source = match read_script(path) {
             Ok(s) => s,
@@ -100,19 +144,33 @@ fn run(cli: Cli) -> i32 {
             Err(code) => return code,
         },
         (None, None) => {
-            let vm = new_vm(&cli, Box::new(std::io::stdout()));
-            return repl::run(vm);
+            let mut vm = new_vm(&gc, Box::new(std::io::stdout()));
+            let code = repl::run(&mut vm);
+            return finish(&mut vm, &cli, code);
         }
     };
     let out = Box::new(std::io::BufWriter::with_capacity(
         64 * 1024,
         std::io::stdout(),
     ));
-    let mut vm = new_vm(&cli, out);
+    let mut vm = new_vm(&gc, out);
+    let start = vm.trace_now();
     let result = vm.interpret(&source);
     let _ = vm.output().flush();
-    match result {
+    if vm.is_tracing() {
+        // The mutator's run slice; the collector's pauses nest inside it.
+        // (Per-coroutine run slices replace it when coroutines exist.)
+        let end = vm.trace_now();
+        vm.trace_event(gc::TraceEvent::slice(
+            gc::TraceTrack::Mutator,
+            "run script",
+            start,
+            end,
+        ));
+    }
+    let code = match result {
         Ok(()) => 0,
         Err(e) => render::report(&e),
-    }
+    };
+    finish(&mut vm, &cli, code)
 }

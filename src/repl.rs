@@ -1,11 +1,13 @@
 //! The interactive REPL: line editing and history (rustyline), multi-line
-//! input while the parse is unfinished, echo of bare expressions, and
-//! completion of keywords and globals.
+//! input while the parse is unfinished, echo of bare expressions,
+//! completion of keywords and globals, and `:` commands that look at the
+//! collector (`:gc`, `:stats`, `:heap`, `:time`) or load a file (`:load`).
 
 use std::cell::RefCell;
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -26,9 +28,18 @@ const HELP: &str = "\
 Type Lox declarations and statements; a bare expression prints its value
 (and is kept in the global `_`). Input continues on `...` lines while
 braces or parentheses are open.
-  :help   this text
-  :quit   leave (or Ctrl-D); Ctrl-C clears the current input
+  :help        this text
+  :gc          run a full collection and print its gctrace line
+  :stats       the collector's statistics (as gcStats())
+  :heap        in-use spans per size class, objects, sweep states
+  :time CODE   run CODE (an expression or statements); report wall time,
+               GC cycles and pauses during it
+  :load FILE   run FILE in this session (its globals stay defined)
+  :quit        leave (or Ctrl-D); Ctrl-C clears the current input
 ";
+
+/// The `:` commands, for the unknown-command hint.
+const COMMANDS: &[&str] = &[":help", ":gc", ":stats", ":heap", ":time", ":load", ":quit"];
 
 struct LoamHelper {
     globals: Rc<RefCell<Vec<String>>>,
@@ -123,7 +134,181 @@ fn classify(input: &str) -> Outcome {
     }
 }
 
-pub fn run(mut vm: Vm) -> i32 {
+/// What the loop does after a `:` command.
+enum Next {
+    Continue,
+    Quit,
+}
+
+/// Runs `source` and echoes global `_` if `echo`; errors are reported and
+/// the session goes on. Refreshes the completion list.
+fn run_source(vm: &mut Vm, source: &[u8], echo: bool, globals: &RefCell<Vec<String>>) {
+    match vm.interpret(source) {
+        Ok(()) => {
+            if echo {
+                if let Some(v) = vm.global_text("_") {
+                    let _ = vm.output().write_all(&v);
+                    let _ = vm.output().write_all(b"\n");
+                }
+            }
+        }
+        Err(e) => {
+            crate::render::report(&e);
+        }
+    }
+    let _ = vm.output().flush();
+    *globals.borrow_mut() = vm.global_names();
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn ns_ms(ns: u64) -> String {
+    ms(Duration::from_nanos(ns))
+}
+
+/// `:time CODE`.
+fn time_code(vm: &mut Vm, code: &str, globals: &RefCell<Vec<String>>) {
+    let (source, echo) = match classify(code) {
+        Outcome::Run { source, echo } => (source, echo),
+        Outcome::More => {
+            eprintln!(":time: the code is incomplete (it must fit on one line)");
+            return;
+        }
+        Outcome::Errors(errors) => {
+            crate::render::report(&InterpretError::Compile(errors));
+            return;
+        }
+    };
+    let before = vm.gc_stats();
+    let start = Instant::now();
+    run_source(vm, &source, echo, globals);
+    let wall = start.elapsed();
+    let after = vm.gc_stats();
+    let cycles = after.num_gc - before.num_gc;
+    let pause = after.pause_total_ns - before.pause_total_ns;
+    let recent = vm.recent_pauses_ns();
+    let window = (cycles as usize).min(recent.len());
+    let max = recent[recent.len() - window..]
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let of_last = if window < cycles as usize {
+        format!(" (max of the last {window})")
+    } else {
+        String::new()
+    };
+    println!(
+        "time: {} wall, {cycles} GC cycle{}, pauses {} total, {} max{of_last}",
+        ms(wall),
+        if cycles == 1 { "" } else { "s" },
+        ns_ms(pause),
+        ns_ms(max),
+    );
+}
+
+/// `:load FILE`.
+fn load_file(vm: &mut Vm, path: &str, globals: &RefCell<Vec<String>>) {
+    if path.is_empty() {
+        eprintln!(":load needs a file name (:load FILE)");
+        return;
+    }
+    match std::fs::read(Path::new(path)) {
+        Ok(source) => run_source(vm, &source, false, globals),
+        Err(e) => eprintln!("Could not open file \"{path}\": {e}."),
+    }
+}
+
+fn print_stats(vm: &Vm) {
+    for (k, v) in crate::gc_stats_fields(&vm.gc_stats()) {
+        if k == "next_gc" && v == u64::MAX {
+            println!("{k:<17} off");
+        } else {
+            println!("{k:<17} {v}");
+        }
+    }
+}
+
+fn print_heap(vm: &Vm) {
+    let p = vm.heap_profile();
+    println!(
+        "sweepgen {}; objects are counted in swept spans only",
+        p.sweepgen
+    );
+    println!(
+        "{:>5} {:>6} {:>6} {:>6} {:>15} {:>11} {:>11} {:>6}",
+        "class", "size", "spans", "pages", "objects/slots", "needs-sweep", "being-swept", "swept"
+    );
+    let mut total = gc::ClassProfile::default();
+    for c in &p.classes {
+        let (class, size) = if c.class == 0 {
+            ("large".to_string(), "-".to_string())
+        } else {
+            (c.class.to_string(), c.size.to_string())
+        };
+        println!(
+            "{class:>5} {size:>6} {:>6} {:>6} {:>15} {:>11} {:>11} {:>6}",
+            c.spans,
+            c.pages,
+            format!("{}/{}", c.objects, c.slots),
+            c.needs_sweep,
+            c.being_swept,
+            c.swept
+        );
+        total.spans += c.spans;
+        total.pages += c.pages;
+        total.objects += c.objects;
+        total.slots += c.slots;
+        total.needs_sweep += c.needs_sweep;
+        total.being_swept += c.being_swept;
+        total.swept += c.swept;
+    }
+    println!(
+        "{:>5} {:>6} {:>6} {:>6} {:>15} {:>11} {:>11} {:>6}",
+        "total",
+        "",
+        total.spans,
+        total.pages,
+        format!("{}/{}", total.objects, total.slots),
+        total.needs_sweep,
+        total.being_swept,
+        total.swept
+    );
+}
+
+/// Runs a `:` command line.
+fn command(vm: &mut Vm, line: &str, globals: &RefCell<Vec<String>>) -> Next {
+    let (cmd, arg) = match line.split_once(char::is_whitespace) {
+        Some((c, a)) => (c, a.trim()),
+        None => (line, ""),
+    };
+    match cmd {
+        ":help" | ":h" | ":?" => print!("{HELP}"),
+        ":quit" | ":q" | ":exit" => return Next::Quit,
+        ":gc" => {
+            vm.collect_now();
+            match vm.last_gctrace() {
+                Some(l) => println!("{l}"),
+                None => println!("(no collection ran)"),
+            }
+        }
+        ":stats" => print_stats(vm),
+        ":heap" => print_heap(vm),
+        ":time" if arg.is_empty() => eprintln!(":time needs code to run (:time CODE)"),
+        ":time" => time_code(vm, arg, globals),
+        ":load" => load_file(vm, arg, globals),
+        _ => eprintln!(
+            "Unknown command '{cmd}'. Commands: {}; :help explains them.",
+            COMMANDS.join(" ")
+        ),
+    }
+    let _ = std::io::stdout().flush();
+    Next::Continue
+}
+
+pub fn run(vm: &mut Vm) -> i32 {
     let interactive = std::io::stdin().is_terminal();
     let globals = Rc::new(RefCell::new(vm.global_names()));
     let mut rl: Editor<LoamHelper, DefaultHistory> = match Editor::new() {
@@ -162,14 +347,17 @@ pub fn run(mut vm: Vm) -> i32 {
             }
         };
         if pending.is_empty() {
-            match line.trim() {
-                "" => continue,
-                ":help" => {
-                    print!("{HELP}");
-                    continue;
+            let trimmed = line.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            // No Lox statement starts with `:`, so this never hides code.
+            if trimmed.starts_with(':') {
+                let _ = rl.add_history_entry(trimmed);
+                match command(vm, trimmed, &globals) {
+                    Next::Continue => continue,
+                    Next::Quit => break,
                 }
-                ":quit" | ":q" | ":exit" => break,
-                _ => {}
             }
         }
         if !pending.is_empty() {
@@ -181,23 +369,7 @@ pub fn run(mut vm: Vm) -> i32 {
             Outcome::Errors(errors) => {
                 crate::render::report(&InterpretError::Compile(errors));
             }
-            Outcome::Run { source, echo } => {
-                match vm.interpret(&source) {
-                    Ok(()) => {
-                        if echo {
-                            if let Some(v) = vm.global_text("_") {
-                                let _ = vm.output().write_all(&v);
-                                let _ = vm.output().write_all(b"\n");
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        crate::render::report(&e);
-                    }
-                }
-                let _ = vm.output().flush();
-                *globals.borrow_mut() = vm.global_names();
-            }
+            Outcome::Run { source, echo } => run_source(vm, &source, echo, &globals),
         }
         let _ = rl.add_history_entry(pending.as_str());
         pending.clear();

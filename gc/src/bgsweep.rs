@@ -5,6 +5,7 @@
 
 use crate::sweep::{sweep_one, Sweeper};
 use crate::sync::{thread, yield_now, Arc, AtomicBool, Condvar, LockRank, Mutex, Ordering};
+use crate::tracer::{TraceEvent, TraceTrack};
 use crate::HeapShared;
 
 /// Spans swept between yields.
@@ -100,11 +101,33 @@ fn run(heap: &HeapShared, ctl: &Ctl) {
         if ctl.shutdown.load(Ordering::Acquire) {
             return;
         }
-        'sweep: loop {
+        loop {
+            let start = heap.trace.as_ref().map(|t| t.clock.now());
+            let (mut spans, mut pages) = (0usize, 0usize);
+            let mut drained = false;
             for _ in 0..BATCH {
-                if sweep_one(heap, Sweeper::Background).is_none() {
-                    break 'sweep;
+                match sweep_one(heap, Sweeper::Background) {
+                    Some(n) => {
+                        spans += 1;
+                        pages += n;
+                    }
+                    None => {
+                        drained = true;
+                        break;
+                    }
                 }
+            }
+            if let (Some(t), Some(start), true) = (&heap.trace, start, spans > 0) {
+                // One slice per batch; batches on this thread are sequential,
+                // so the track's slices never overlap.
+                t.push(
+                    TraceEvent::slice(TraceTrack::BgSweeper, "sweep", start, t.clock.now())
+                        .arg("spans", spans)
+                        .arg("pages", pages),
+                );
+            }
+            if drained {
+                break;
             }
             if ctl.shutdown.load(Ordering::Acquire) {
                 return;

@@ -57,6 +57,7 @@
 //! | 3 | span specials (reserved) | finalizer specials of one span |
 //! | 4 | `finq` (reserved) | finalizer queue, `fingwake` |
 //! | 5 | background sweeper park lock | `work`/`parked` flags |
+//! | 6 | trace buffer (`tracer::SharedTrace`, leaf) | the background sweeper's trace events |
 //!
 //! No lock is held while an embedder callback runs, and the mutator never
 //! waits for a sweeper while holding a lock (`SweepState::wait_for_sweepers`).
@@ -82,9 +83,11 @@
 //! `mheap` (arena, page table, page allocator, `allspans`), `mcentral`
 //! (per-class span lists, `cache_span`), `mcache` (mutator's current spans),
 //! `mark` (`Marker`, `MarkView`), `sweep` (`SweepLocked`, cursor, active
-//! count), `bgsweep` (background sweeper), `pacer`, `verify`, `trace`
-//! (gctrace), `sync` (loom facade, lock ranks), `throw` (`gc_throw!`),
-//! `seed` (test switches re-introducing historical races).
+//! count), `bgsweep` (background sweeper), `pacer`, `pausehist` (pause
+//! histogram and recent pauses), `profile` (`Heap::heap_profile`),
+//! `verify`, `trace` (gctrace), `tracer` (Chrome trace events, `--trace`),
+//! `sync` (loom facade, lock ranks), `throw` (`gc_throw!`), `seed` (test
+//! switches re-introducing historical races).
 
 #![allow(unsafe_code)]
 
@@ -98,10 +101,13 @@ mod mcentral;
 mod mheap;
 mod mspan;
 mod pacer;
+mod pausehist;
+mod profile;
 pub mod sizeclasses;
 mod sweep;
 pub(crate) mod sync;
 mod trace;
+mod tracer;
 mod verify;
 
 #[cfg(any(test, loom, feature = "seed-bugs"))]
@@ -115,15 +121,20 @@ pub mod loom_support;
 mod tests;
 
 pub use mark::{MarkView, Marker};
+pub use profile::{ClassProfile, HeapProfile};
+pub use tracer::{TraceArg, TraceEvent, TraceKind, TraceTime, TraceTrack};
 
 use crate::bgsweep::BgSweeper;
 use crate::mcache::MCache;
 use crate::mheap::MHeap;
 use crate::pacer::Pacer;
+use crate::pausehist::PauseHist;
 use crate::sizeclasses::{size_to_class, MAX_SMALL_SIZE, PAGE_SIZE};
 use crate::sweep::{SweepState, Sweeper};
 use crate::sync::Arc;
+use crate::tracer::{SharedTrace, TraceClock, Tracer};
 use core::ptr::NonNull;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
 use std::time::Instant;
 
@@ -153,6 +164,9 @@ pub struct GcConfig {
     pub concurrent_sweep: bool,
     /// Print one gctrace line per cycle to stderr (`--gc-trace`).
     pub trace: bool,
+    /// Record trace events and write them to this file as Chrome
+    /// trace-event JSON (`--trace FILE`; see [`Heap::finish_trace`]).
+    pub trace_file: Option<PathBuf>,
 }
 
 impl Default for GcConfig {
@@ -165,6 +179,7 @@ impl Default for GcConfig {
             poison: false,
             concurrent_sweep: true,
             trace: false,
+            trace_file: None,
         }
     }
 }
@@ -187,6 +202,11 @@ pub struct GcStats {
     pub pause_total_ns: u64,
     /// Longest pause.
     pub max_pause_ns: u64,
+    /// Median pause (nearest rank, from a log-linear histogram of every
+    /// pause: at most 1/16 above the true value, never above the maximum).
+    pub pause_p50_ns: u64,
+    /// 99th-percentile pause, likewise.
+    pub pause_p99_ns: u64,
     /// Spans swept by the background sweeper (cumulative).
     pub swept_background: u64,
     /// Spans swept by the mutator (cumulative).
@@ -264,6 +284,8 @@ pub(crate) struct HeapShared {
     pub(crate) stats: SharedStats,
     pub(crate) poison: bool,
     pub(crate) verify: bool,
+    /// The background sweeper's trace buffer (`GcConfig::trace_file`).
+    pub(crate) trace: Option<SharedTrace>,
 }
 
 impl HeapShared {
@@ -274,6 +296,7 @@ impl HeapShared {
             stats: SharedStats::default(),
             poison,
             verify,
+            trace: None,
         }
     }
 }
@@ -293,11 +316,19 @@ pub struct Heap {
     num_gc: u64,
     pause_total_ns: u64,
     max_pause_ns: u64,
+    pauses: PauseHist,
     gray: Vec<ObjPtr>,
     bg: Option<BgSweeper>,
     start: Instant,
+    /// Background / lazy swept-span counters at the last cycle's line.
     traced_bg: u64,
     traced_lazy: u64,
+    /// The last cycle's gctrace figures (kept even without `--gc-trace`,
+    /// for [`Heap::last_gctrace`]).
+    last_line: Option<trace::TraceLine>,
+    /// Trace-event recorder (`GcConfig::trace_file`); `None` when off or
+    /// once written.
+    tracer: Option<Tracer>,
 }
 
 // SAFETY: the only non-Send fields are the mcache's span pointers (span
@@ -313,7 +344,16 @@ impl Heap {
     }
 
     pub(crate) fn with_reserve(config: GcConfig, reserve: usize) -> Heap {
-        let shared = Arc::new(HeapShared::new(reserve, config.poison, config.verify));
+        let mut hs = HeapShared::new(reserve, config.poison, config.verify);
+        let clock = TraceClock::new();
+        let tracer = config
+            .trace_file
+            .clone()
+            .map(|path| Tracer::new(path, clock));
+        if tracer.is_some() {
+            hs.trace = Some(SharedTrace::new(clock));
+        }
+        let shared = Arc::new(hs);
         let bg = config
             .concurrent_sweep
             .then(|| BgSweeper::start(shared.clone()));
@@ -327,11 +367,14 @@ impl Heap {
             num_gc: 0,
             pause_total_ns: 0,
             max_pause_ns: 0,
+            pauses: PauseHist::new(),
             gray: Vec::new(),
             bg,
             start: Instant::now(),
             traced_bg: 0,
             traced_lazy: 0,
+            last_line: None,
+            tracer,
         }
     }
 
@@ -384,8 +427,13 @@ impl Heap {
         let (p, size) = match hit {
             Some(hit) => hit,
             None => {
+                let mark = self.trace_mark();
                 self.sweep_credit();
-                let span = self.mcache.refill(&self.shared, class)?;
+                let refilled = self.mcache.refill(&self.shared, class);
+                if let Some(mark) = mark {
+                    self.trace_lazy_sweep(mark);
+                }
+                let span = refilled?;
                 match take(span) {
                     Some(hit) => hit,
                     None => gc_throw!(
@@ -409,6 +457,7 @@ impl Heap {
             return Err(AllocError { size });
         }
         let npages = size.div_ceil(PAGE_SIZE);
+        let mark = self.trace_mark();
         self.sweep_credit();
         // Go's `reclaim`: sweep about as many pages as we are about to take,
         // so dead large spans are reused before the heap grows.
@@ -422,7 +471,11 @@ impl Heap {
         let span = self
             .shared
             .mheap
-            .alloc_span(npages, 0, self.shared.sweep.sg())?;
+            .alloc_span(npages, 0, self.shared.sweep.sg());
+        if let Some(mark) = mark {
+            self.trace_lazy_sweep(mark);
+        }
+        let span = span?;
         // SAFETY: span structs live as long as the heap; the fresh large
         // span is at sg and on no list, so only we (its allocator) and the
         // STW collector ever read its data.
@@ -431,6 +484,40 @@ impl Heap {
         self.alloc_objects += 1;
         // SAFETY: the span start is inside the arena, never null.
         Ok(unsafe { NonNull::new_unchecked(start as *mut u8) })
+    }
+
+    /// Start of a possible `lazy sweep` slice: the time and the lazy-swept
+    /// span count. `None` (one test) when not tracing.
+    #[inline]
+    fn trace_mark(&self) -> Option<(TraceTime, u64)> {
+        let t = self.tracer.as_ref()?;
+        Some((
+            t.clock.now(),
+            self.shared.stats.swept_lazy.load(StdOrdering::Relaxed),
+        ))
+    }
+
+    /// End of an allocation slow path while tracing: a `lazy sweep` slice if
+    /// it swept spans (only the mutator sweeps lazily, so the counter's
+    /// growth is ours), and a periodic heap counter sample.
+    #[cold]
+    fn trace_lazy_sweep(&mut self, (start, lazy_before): (TraceTime, u64)) {
+        let swept = self.shared.stats.swept_lazy.load(StdOrdering::Relaxed) - lazy_before;
+        let heap_alloc = self.heap_alloc();
+        let next_gc = self.pacer.next_gc;
+        let Some(t) = self.tracer.as_mut() else {
+            return;
+        };
+        let now = t.clock.now();
+        if swept > 0 {
+            t.push(
+                TraceEvent::slice(TraceTrack::Mutator, "lazy sweep", start, now)
+                    .arg("spans", swept),
+            );
+        }
+        if now.0.saturating_sub(t.last_counter.0) >= tracer::COUNTER_PERIOD_NS {
+            t.heap_counter(now, heap_alloc, next_gc);
+        }
     }
 
     /// Proportional sweep (Go's `deductSweepCredit`): before taking a new
@@ -474,6 +561,7 @@ impl Heap {
         let t0 = Instant::now();
         let shared = self.shared.clone();
         let heap_start = self.heap_alloc();
+        let goal_before = self.pacer.next_gc;
         let verify = self.config.verify;
 
         // 1. Sweep termination.
@@ -529,7 +617,8 @@ impl Heap {
         let pause = (t3 - t0).as_nanos() as u64;
         self.pause_total_ns += pause;
         self.max_pause_ns = self.max_pause_ns.max(pause);
-        if self.config.trace {
+        self.pauses.record(pause);
+        {
             let bg = shared.stats.swept_bg.load(StdOrdering::Relaxed);
             let lazy = shared.stats.swept_lazy.load(StdOrdering::Relaxed);
             let line = trace::TraceLine {
@@ -548,7 +637,13 @@ impl Heap {
             };
             self.traced_bg = bg;
             self.traced_lazy = lazy;
-            eprintln!("{}", line.format());
+            if self.config.trace {
+                eprintln!("{}", line.format());
+            }
+            self.last_line = Some(line);
+        }
+        if self.tracer.is_some() {
+            self.trace_cycle(heap_start, goal_before, live, [t0, t1, t2, t3]);
         }
 
         // 5. Sweep.
@@ -556,11 +651,64 @@ impl Heap {
             bg.wake();
         }
         if full {
+            let start = self.tracer.as_ref().map(|t| t.clock.now());
             sweep::finish_sweep(&shared);
             if verify {
                 verify::check_span_accounting(&shared, self.heap_alloc(), self.heap_objects());
             }
+            if let Some(start) = start {
+                let (heap_alloc, next_gc) = (self.heap_alloc(), self.pacer.next_gc);
+                if let Some(t) = self.tracer.as_mut() {
+                    let now = t.clock.now();
+                    t.push(TraceEvent::slice(
+                        TraceTrack::Mutator,
+                        "sweep (full)",
+                        start,
+                        now,
+                    ));
+                    t.heap_counter(now, heap_alloc, next_gc);
+                }
+            }
         }
+    }
+
+    /// A cycle's trace events: the pause, its three phases nested in it,
+    /// and heap counter samples at its start and end.
+    #[cold]
+    fn trace_cycle(
+        &mut self,
+        heap_start: u64,
+        goal_before: u64,
+        live: u64,
+        [t0, t1, t2, t3]: [Instant; 4],
+    ) {
+        let num_gc = self.num_gc;
+        let (heap_alloc, next_gc) = (self.heap_alloc(), self.pacer.next_gc);
+        let Some(t) = self.tracer.as_mut() else {
+            return;
+        };
+        let [a, b, c, d] = [t0, t1, t2, t3].map(|i| t.clock.at(i));
+        t.heap_counter(a, heap_start, goal_before);
+        t.push(
+            TraceEvent::slice(TraceTrack::Mutator, "GC pause", a, d)
+                .arg("gc", num_gc)
+                .arg("heapStart", heap_start)
+                .arg("live", live),
+        );
+        t.push(TraceEvent::slice(
+            TraceTrack::Mutator,
+            "sweep termination",
+            a,
+            b,
+        ));
+        t.push(TraceEvent::slice(TraceTrack::Mutator, "mark", b, c));
+        t.push(TraceEvent::slice(
+            TraceTrack::Mutator,
+            "mark termination",
+            c,
+            d,
+        ));
+        t.heap_counter(d, heap_alloc, next_gc);
     }
 
     /// Current statistics.
@@ -574,6 +722,8 @@ impl Heap {
             next_gc: self.pacer.next_gc,
             pause_total_ns: self.pause_total_ns,
             max_pause_ns: self.max_pause_ns,
+            pause_p50_ns: self.pauses.quantile(0.50),
+            pause_p99_ns: self.pauses.quantile(0.99),
             swept_background: s.swept_bg.load(StdOrdering::Relaxed),
             swept_lazy: s.swept_lazy.load(StdOrdering::Relaxed),
             last_live: self.pacer.last_live,
@@ -598,6 +748,73 @@ impl Heap {
         &self.config
     }
 
+    /// The last cycle's gctrace line (the format of `--gc-trace`, see
+    /// `trace.rs`), whether or not `--gc-trace` is on; `None` before the
+    /// first cycle.
+    pub fn last_gctrace(&self) -> Option<String> {
+        self.last_line.as_ref().map(trace::TraceLine::format)
+    }
+
+    /// The most recent stop-the-world pauses in nanoseconds, oldest first:
+    /// the last `min(num_gc, 256)` (Go's `MemStats.PauseNs`).
+    pub fn recent_pauses_ns(&self) -> Vec<u64> {
+        self.pauses.recent()
+    }
+
+    /// Per size class: in-use spans, pages, objects in the swept spans and
+    /// the spans in each sweepgen state. Read-only; safe while the
+    /// background sweeper runs (it walks the span list under the heap lock
+    /// and reads span data only where the mutator may: see `profile.rs`).
+    pub fn heap_profile(&self) -> HeapProfile {
+        profile::heap_profile(&self.shared, &self.mcache)
+    }
+
+    // ------------------------------------------------------------ tracing
+
+    /// Whether trace events are being recorded (`GcConfig::trace_file`, and
+    /// [`finish_trace`](Self::finish_trace) not called yet).
+    #[inline]
+    pub fn is_tracing(&self) -> bool {
+        self.tracer.is_some()
+    }
+
+    /// Now, on the trace clock (`TraceTime(0)` when not tracing). Embedders
+    /// take a start time here and record a slice when it ends.
+    #[inline]
+    pub fn trace_now(&self) -> TraceTime {
+        self.tracer.as_ref().map_or(TraceTime(0), |t| t.clock.now())
+    }
+
+    /// Records an embedder event; a no-op when not tracing. For the VM: a
+    /// run slice per coroutine, e.g.
+    /// `TraceEvent::slice(TraceTrack::Mutator, "run co 3", start, heap.trace_now())`
+    /// when a coroutine yields (slices on one track must nest or be
+    /// disjoint, and the collector's own slices on the mutator track lie
+    /// inside whatever the mutator was running), or events on an
+    /// `Embedder(n)` track named once with [`TraceEvent::track_name`].
+    /// `TraceTrack::BgSweeper` is the collector's; events for it are
+    /// dropped.
+    pub fn trace_event(&mut self, event: TraceEvent) {
+        if event.track == TraceTrack::BgSweeper {
+            return;
+        }
+        if let Some(t) = self.tracer.as_mut() {
+            t.push(event);
+        }
+    }
+
+    /// Writes the trace file now and stops recording; returns its path
+    /// (`Ok(None)` when not tracing or already written). The binary calls it
+    /// before exit; otherwise dropping the heap writes it (errors then go to
+    /// stderr).
+    pub fn finish_trace(&mut self) -> std::io::Result<Option<PathBuf>> {
+        let Some(mut t) = self.tracer.take() else {
+            return Ok(None);
+        };
+        t.heap_counter(t.clock.now(), self.heap_alloc(), self.pacer.next_gc);
+        t.finish(self.shared.trace.as_ref()).map(Some)
+    }
+
     /// Re-introduce a historical race in this heap (tests only).
     #[cfg(any(test, loom, feature = "seed-bugs"))]
     pub fn set_seed_bug(&mut self, bug: seed::SeedBug, race_window_us: u32) {
@@ -610,6 +827,11 @@ impl Drop for Heap {
         // Join the sweeper before the shared heap (and its memory) goes.
         if let Some(mut bg) = self.bg.take() {
             bg.shutdown();
+        }
+        if let Some(path) = self.tracer.as_ref().map(|t| t.path().to_owned()) {
+            if let Err(e) = self.finish_trace() {
+                eprintln!("gc: cannot write trace {}: {e}", path.display());
+            }
         }
     }
 }

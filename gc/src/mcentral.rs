@@ -133,6 +133,27 @@ impl MCentralLists {
         unsafe { s.with_links(|l| l.next) }
     }
 
+    /// Spans and allocated objects on the swept lists of cycle `sg` (the
+    /// heap profile). Every span there is owned by this lock's holder
+    /// (mspan.rs ownership table, row 3), so its `alloc_count` is stable.
+    pub(crate) fn swept_usage(&mut self, sg: u32) -> (usize, usize) {
+        let sw = swept_idx(sg);
+        let (mut spans, mut objects) = (0, 0);
+        for id in [ListId::Partial(sw), ListId::Full(sw)] {
+            let mut cur = self.first(id);
+            // SAFETY: list entries are live span structs (they are never
+            // freed before the heap).
+            while let Some(s) = unsafe { cur.as_ref() } {
+                spans += 1;
+                // SAFETY: `s` is on one of our swept lists and we hold the
+                // mcentral lock: we own its data (mspan.rs table, row 3).
+                objects += unsafe { s.with_data(|d| d.alloc_count) };
+                cur = self.next(s);
+            }
+        }
+        (spans, objects)
+    }
+
     /// Number of spans on `id` (verify mode).
     pub(crate) fn len(&mut self, id: ListId) -> usize {
         self.list(id).len

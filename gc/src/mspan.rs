@@ -68,7 +68,6 @@ impl SweepGen {
 
     /// `sweepgen == sg - 2`: needs sweeping.
     #[inline]
-    #[allow(dead_code)]
     pub(crate) fn needs_sweep(&self, sg: u32) -> bool {
         self.load() == sg.wrapping_sub(2)
     }
@@ -410,6 +409,17 @@ impl MSpan {
         self.diag_start.store(start, Ordering::Relaxed);
         self.diag_npages.store(npages, Ordering::Relaxed);
         self.diag_class.store(class as u32, Ordering::Relaxed);
+    }
+
+    /// `(start, npages, class)` as recorded at init: only atomics are read,
+    /// so any thread may call it. Exact for an `InUse` span while the caller
+    /// holds the `MHeap` lock (init and free happen under it).
+    pub(crate) fn diag(&self) -> (usize, usize, usize) {
+        (
+            self.diag_start.load(Ordering::Relaxed),
+            self.diag_npages.load(Ordering::Relaxed),
+            self.diag_class.load(Ordering::Relaxed) as usize,
+        )
     }
 
     /// One-line description for `gc_throw!`: only atomics are read, so it is

@@ -85,6 +85,7 @@ pub(crate) use loom::cell::UnsafeCell;
 /// | 3 `Specials` | reserved: per-span finalizer specials lock (later issue) | |
 /// | 4 `Finq` | reserved: finalizer queue lock (later issue) | |
 /// | 5 `BgSweepPark` | `BgSweeper` park lock | the sweeper's `work`/`parked` flags |
+/// | 6 `Trace` | `SharedTrace::buf` (leaf) | the background sweeper's trace-event buffer |
 ///
 /// No collector lock is held while an embedder callback runs (`collect`
 /// takes none around `mark_roots`/`trace`/`sweep_weak`).
@@ -98,6 +99,7 @@ pub(crate) enum LockRank {
     #[allow(dead_code)] // reserved for the finalizer queue
     Finq = 4,
     BgSweepPark = 5,
+    Trace = 6,
 }
 
 #[cfg(all(debug_assertions, not(loom)))]

@@ -12,6 +12,7 @@
 //! background sweeper and by the mutator; one P (single mutator).
 
 /// Numbers for one trace line.
+#[derive(Clone, Debug)]
 pub(crate) struct TraceLine {
     pub(crate) num_gc: u64,
     pub(crate) since_start_s: f64,

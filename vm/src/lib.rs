@@ -21,6 +21,7 @@ mod frame;
 mod hash;
 mod intern;
 mod interp;
+mod introspect;
 pub mod native;
 mod object;
 mod print;

@@ -1,0 +1,307 @@
+//! The REPL as a user meets it: the real `loam` binary in a
+//! pseudo-terminal (rustyline in raw mode, with echo and redraws), typed
+//! at line by line; assertions on what the terminal shows.
+
+mod common;
+
+use nix::pty::{openpty, Winsize};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// How long any one expected output may take.
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Term {
+    child: Child,
+    input: File,
+    output: Receiver<Vec<u8>>,
+    /// Everything shown so far, escape sequences and `\r` removed.
+    screen: String,
+    /// Bytes of `screen` already matched by `expect`.
+    seen: usize,
+    home: PathBuf,
+}
+
+impl Term {
+    fn start() -> Term {
+        let home = std::env::temp_dir().join(format!(
+            "loam-repl-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::create_dir_all(&home);
+        let size = Winsize {
+            ws_row: 50,
+            ws_col: 200,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = openpty(&size, None).expect("openpty");
+        let fd = |f: &std::os::fd::OwnedFd| Stdio::from(f.try_clone().expect("dup pty"));
+        let child = Command::new(common::loam_bin())
+            .stdin(fd(&pty.slave))
+            .stdout(fd(&pty.slave))
+            .stderr(fd(&pty.slave))
+            .env("TERM", "xterm")
+            .env("XDG_DATA_HOME", &home)
+            .env_remove("LOAMDEBUG")
+            .spawn()
+            .expect("spawn loam");
+        drop(pty.slave);
+        let input = File::from(pty.master);
+        let mut reader = input.try_clone().expect("dup master");
+        let mut answer = input.try_clone().expect("dup master");
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut tail: Vec<u8> = Vec::new();
+            // Ends with EIO once the child has exited and closed the pty.
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                // rustyline asks where the cursor is (`ESC [ 6 n`) before
+                // each prompt; answer like a terminal would: column 1.
+                tail.extend_from_slice(&buf[..n]);
+                let queries = tail.windows(4).filter(|w| w == b"\x1b[6n").count();
+                for _ in 0..queries {
+                    let _ = answer.write_all(b"\x1b[1;1R");
+                }
+                let keep = tail.len().saturating_sub(3);
+                tail.drain(..keep);
+                if tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Term {
+            child,
+            input,
+            output: rx,
+            screen: String::new(),
+            seen: 0,
+            home,
+        }
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.input.write_all(keys.as_bytes()).expect("type");
+    }
+
+    /// Types `line` and Enter.
+    fn line(&mut self, line: &str) {
+        self.send(line);
+        self.send("\r");
+    }
+
+    /// Waits until `needle` appears after what was matched before; returns
+    /// the text up to and including it.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(i) = self.screen[self.seen..].find(needle) {
+                let end = self.seen + i + needle.len();
+                let got = self.screen[self.seen..end].to_string();
+                self.seen = end;
+                return got;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(bytes) => self.screen.push_str(&strip(&bytes)),
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => panic!(
+                    "waited for {needle:?}; the terminal shows after the last match:\n{}",
+                    &self.screen[self.seen..]
+                ),
+            }
+        }
+    }
+
+    /// Expects `text` as a whole output line.
+    fn expect_line(&mut self, text: &str) -> String {
+        self.expect(&format!("\n{text}\n"))
+    }
+
+    fn prompt(&mut self) {
+        self.expect("> ");
+    }
+
+    fn wait_exit(&mut self) -> i32 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "loam did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
+}
+
+/// Terminal output as text: ANSI escape sequences and `\r` removed (the
+/// line discipline turns `\n` into `\r\n`).
+fn strip(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\x1b' => match it.next() {
+                Some('[') => {
+                    for c in it.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                Some(']') => {
+                    while let Some(c) = it.next() {
+                        if c == '\x07' || (c == '\x1b' && it.next() == Some('\\')) {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            '\r' | '\x07' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn a_session_as_a_user_types_it() {
+    let mut t = Term::start();
+    t.expect(":help for help, Ctrl-D to exit.");
+    t.prompt();
+
+    // Expressions echo their value.
+    t.line("1 + 2");
+    t.expect_line("3");
+    t.prompt();
+
+    // A multi-line function definition continues on `...` lines.
+    t.line("fun twice(x) {");
+    t.expect("... ");
+    t.line("  return x * 2;");
+    t.expect("... ");
+    t.line("}");
+    t.prompt();
+    t.line("twice(21)");
+    t.expect_line("42");
+    t.prompt();
+
+    // Errors are reported and the session goes on, globals intact.
+    t.line("var greeting = \"hi\";");
+    t.prompt();
+    t.line("nil + 1;");
+    t.expect_line("Operands must be two numbers or two strings.");
+    t.prompt();
+    t.line("print );");
+    t.expect("Expect expression.");
+    t.prompt();
+    t.line("greeting + \"!\"");
+    t.expect_line("hi!");
+    t.prompt();
+
+    // :gc runs a cycle and shows its gctrace line.
+    t.line(":gc");
+    let shown = t.expect(" ms clock, ");
+    assert!(shown.contains("\ngc 1 @"), "{shown}");
+    t.expect(" swept, 1 P\n");
+    t.prompt();
+
+    // :stats lists every figure.
+    t.line(":stats");
+    for key in [
+        "num_gc",
+        "heap_alloc",
+        "heap_objects",
+        "heap_sys",
+        "next_gc",
+        "last_live",
+        "pause_total_ns",
+        "max_pause_ns",
+        "pause_p50_ns",
+        "pause_p99_ns",
+        "swept_background",
+        "swept_lazy",
+    ] {
+        t.expect(&format!("\n{key} "));
+    }
+    t.prompt();
+
+    // :heap shows the size classes and sweep states.
+    t.line(":heap");
+    t.expect("objects/slots needs-sweep being-swept  swept\n");
+    t.expect("\ntotal ");
+    t.prompt();
+
+    // :time runs code and reports time and GC work during it.
+    t.line(":time for (var i = 0; i < 300000; i = i + 1) { var t = [i, i, i]; }");
+    let shown = t.expect(" max\n");
+    assert!(shown.contains("\ntime: "), "{shown}");
+    assert!(shown.contains(" ms wall, "), "{shown}");
+    assert!(
+        !shown.contains(" 0 GC cycles"),
+        "the loop collects: {shown}"
+    );
+    t.prompt();
+    t.line(":time twice(2)");
+    t.expect_line("4");
+    // (A cycle may or may not fall in so short a run: only the shape.)
+    let shown = t.expect(" max\n");
+    assert!(
+        shown.contains("time: ") && shown.contains(" GC cycle"),
+        "{shown}"
+    );
+    t.prompt();
+
+    // :load runs a file in the session: its globals stay.
+    let file = t.home.join("lib.lox");
+    std::fs::write(
+        &file,
+        "var loaded = 7;\nfun square(x) { return x * x; }\nprint \"loaded!\";\n",
+    )
+    .expect("write lib.lox");
+    t.line(&format!(":load {}", file.display()));
+    t.expect_line("loaded!");
+    t.prompt();
+    t.line("square(loaded) + twice(1)");
+    t.expect_line("51");
+    t.prompt();
+    t.line(":load /nonexistent/x.lox");
+    t.expect("Could not open file \"/nonexistent/x.lox\"");
+    t.prompt();
+
+    // Unknown commands say what exists.
+    t.line(":frobnicate");
+    t.expect("Unknown command ':frobnicate'. Commands: :help :gc :stats :heap :time :load :quit");
+    t.prompt();
+    t.line(":help");
+    t.expect(":load FILE   run FILE in this session");
+    t.prompt();
+
+    // Ctrl-D on an empty line ends the session.
+    t.send("\x04");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn quit_command_ends_the_session() {
+    let mut t = Term::start();
+    t.prompt();
+    t.line("var x = 1;");
+    t.prompt();
+    t.line(":quit");
+    assert_eq!(t.wait_exit(), 0);
+}
