@@ -127,6 +127,7 @@ fn run(heap: &HeapShared, ctl: &Ctl) {
                 );
             }
             if drained {
+                on_drained(heap);
                 break;
             }
             if ctl.shutdown.load(Ordering::Acquire) {
@@ -135,4 +136,22 @@ fn run(heap: &HeapShared, ctl: &Ctl) {
             yield_now();
         }
     }
+}
+
+/// The background sweeper has drained this cycle's snapshot (other sweepers
+/// may still be inside spans, and lazy sweeping may still queue
+/// finalizers). Nothing to do: finalizer wake-ups are the queuer's job
+/// (`FINQ_WAKE`), never tied to this moment.
+pub(crate) fn on_drained(heap: &HeapShared) {
+    #[cfg(any(test, loom, feature = "seed-bugs"))]
+    if heap
+        .mheap
+        .seed
+        .active(crate::seed::SeedBug::FingwakeAtBgSweepEnd)
+    {
+        // Seed 000 re-introduced: the pre-fix `bgsweep` woke the finalizer
+        // goroutine here, and only here.
+        heap.finq.seed_bg_sweep_done();
+    }
+    let _ = heap;
 }

@@ -16,8 +16,11 @@
 //!    (`SweepState::holding == 0`, and in verify mode every span at `sg`).
 //! 2. **Snapshot the span list** (its length, under the heap lock). Spans
 //!    created later are swept by construction and not garbage this cycle.
-//! 3. **Mark**, stop-the-world: `Embedder::mark_roots`, then drain the gray
-//!    stack calling `Embedder::trace` once per newly marked object; then
+//! 3. **Mark**, stop-the-world: `Embedder::mark_roots`; the finalizer
+//!    roots (every queued `finq` pair; for every finalizer special, its
+//!    finalizer and, through `Embedder::trace` on the *unmarked* object,
+//!    what the object reaches); then drain the gray stack calling
+//!    `Embedder::trace` once per newly marked object; then
 //!    `Embedder::sweep_weak` with the final mark bits.
 //! 4. **Mark termination.** `sweepgen += 2` (every span of the snapshot now
 //!    needs sweeping), a fresh sweep cursor over the snapshot, the next goal
@@ -26,6 +29,8 @@
 //! 5. **Sweep.** Wake the background sweeper (or, without
 //!    `concurrent_sweep`, leave spans to lazy sweeping by the allocator);
 //!    with `full`, the mutator finishes the sweep before returning.
+//!    Whoever sweeps a span first queues (and keeps alive) each unmarked
+//!    object with a finalizer special, setting `fingwake` (`finalizer.rs`).
 //!
 //! # Invariants
 //!
@@ -40,7 +45,8 @@
 //! | `SPAN_STATE` | span state changes only along `Dead <-> InUse` | — | `MSpan::transition` | every span alloc/free |
 //! | `LOCK_RANK` | locks are taken in increasing rank (debug builds) | — | `sync::Mutex::lock` | `tests::checks::lock_rank_detects_inversion` |
 //! | `SCAN_ONCE` | reserved for the VM: each coroutine stack is scanned exactly once per cycle | 003 | (vm) | (vm) |
-//! | `FINQ_WAKE` | reserved for finalizers: whoever queues a finalizer sets `fingwake` under the queue lock | 000 | (finalizer issue) | (finalizer issue) |
+//! | `FINQ_WAKE` | whoever queues a finalizer (background sweeper, lazy sweep, full sweep) sets `fingwake` under the queue lock; the scheduler readies the parked coroutine on `fingwait && fingwake`; waking is never tied to the background sweeper finishing | 000 (the finalizer goroutine was woken only when `bgsweep` finished, so finalizers queued later by lazy sweeping waited forever) | `Finq::queue` sets `fingwake` in the push's critical section; in verify mode `fin_park`/`fin_should_wake` throw if the coroutine is parked with a non-empty queue and no `fingwake` (`finalizer::check_wake`) | `tests::seeds::seed_000_finq_wake_lazy_sweep`; `tests/finalizers.rs::fin_park_then_wake_in_every_mode`; loom `loom_finq_no_lost_wakeup`, `loom_finq_seed_000_lost_wakeup`, `loom_finq_seed_000_named_check` |
+//! | `SPECIALS_KEEP_ALIVE` | an object with a finalizer special is never freed: the sweep marks and queues it before the bitmaps turn over, so a span returned to the page heap has no specials | — | `finalizer::check_no_specials` in `MHeap::free_span` | `tests::checks::specials_keep_alive_detects_freed_finalizable_object`; `tests/finalizers.rs` (all modes, large objects) |
 //!
 //! Violations go through `gc_throw!`, which prints the invariant name and
 //! the offending span and aborts: collector bugs are never `Result`s.
@@ -54,8 +60,8 @@
 //! | --- | --- | --- |
 //! | 1 | `MHeap::lock` | free page runs, committed pages, span-struct pool, `allspans` appends, page-table writes |
 //! | 2 | `MCentral::lock` (per class) | partial/full × swept/unswept lists and the links of listed spans |
-//! | 3 | span specials (reserved) | finalizer specials of one span |
-//! | 4 | `finq` (reserved) | finalizer queue, `fingwake` |
+//! | 3 | `MSpan::specials` (one per span) | finalizer specials of that span (taken by the mutator in `set_finalizer`/`remove_finalizer`, by sweepers in `sweep_span`, by the STW marker, and in `MHeap::free_span`'s check) |
+//! | 4 | `Finq::lock` | finalizer queue, `fingwait`, `fingwake` (taken inside a span's specials lock when a sweeper queues) |
 //! | 5 | background sweeper park lock | `work`/`parked` flags |
 //! | 6 | trace buffer (`tracer::SharedTrace`, leaf) | the background sweeper's trace events |
 //!
@@ -70,7 +76,9 @@
 //! `cfg(loom)` every atomic and lock comes from loom (`sync.rs`); the models
 //! in `tests/loom_sweep.rs` run with
 //! `RUSTFLAGS="--cfg loom" cargo test -p gc --release --test loom_sweep`
-//! (exhaustive, about 20 s; `LOOM_MAX_PREEMPTIONS=2` for a quicker run).
+//! (exhaustive, about 20 s; `LOOM_MAX_PREEMPTIONS=2` for a quicker run),
+//! and the `FINQ_WAKE` model in `tests/loom_finq.rs` with
+//! `RUSTFLAGS="--cfg loom" cargo test -p gc --release --test loom_finq`.
 //! ThreadSanitizer (nightly; std is not instrumented, hence the
 //! suppressions for its channels):
 //! `RUSTFLAGS="-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer"
@@ -83,7 +91,8 @@
 //! `mheap` (arena, page table, page allocator, `allspans`), `mcentral`
 //! (per-class span lists, `cache_span`), `mcache` (mutator's current spans),
 //! `mark` (`Marker`, `MarkView`), `sweep` (`SweepLocked`, cursor, active
-//! count), `bgsweep` (background sweeper), `pacer`, `pausehist` (pause
+//! count), `bgsweep` (background sweeper), `finalizer` (specials, `finq`,
+//! `fingwait`/`fingwake`), `pacer`, `pausehist` (pause
 //! histogram and recent pauses), `profile` (`Heap::heap_profile`),
 //! `verify`, `trace` (gctrace), `tracer` (Chrome trace events, `--trace`),
 //! `sync` (loom facade, lock ranks), `throw` (`gc_throw!`), `seed` (test
@@ -95,6 +104,7 @@
 mod throw;
 
 mod bgsweep;
+mod finalizer;
 mod mark;
 mod mcache;
 mod mcentral;
@@ -120,11 +130,13 @@ pub mod loom_support;
 #[cfg(test)]
 mod tests;
 
+pub use finalizer::FinalizerError;
 pub use mark::{MarkView, Marker};
 pub use profile::{ClassProfile, HeapProfile};
 pub use tracer::{TraceArg, TraceEvent, TraceKind, TraceTime, TraceTrack};
 
 use crate::bgsweep::BgSweeper;
+use crate::finalizer::Finq;
 use crate::mcache::MCache;
 use crate::mheap::MHeap;
 use crate::pacer::Pacer;
@@ -135,7 +147,9 @@ use crate::sync::Arc;
 use crate::tracer::{SharedTrace, TraceClock, Tracer};
 use core::ptr::NonNull;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+use std::sync::atomic::{
+    AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize, Ordering as StdOrdering,
+};
 use std::time::Instant;
 
 /// Start of an object block returned by [`Heap::alloc`].
@@ -213,6 +227,12 @@ pub struct GcStats {
     pub swept_lazy: u64,
     /// Bytes marked live by the last cycle.
     pub last_live: u64,
+    /// (object, finalizer) pairs queued by sweeping (cumulative). The VM
+    /// counts the finalizers it has run itself.
+    pub finalizers_queued: u64,
+    /// Pairs removed by [`Heap::pop_finalizer`] (cumulative);
+    /// `finalizers_queued - finalizers_taken` are still queued.
+    pub finalizers_taken: u64,
 }
 
 /// The OS refused memory.
@@ -235,17 +255,25 @@ impl std::error::Error for AllocError {}
 /// # Safety
 /// 1. `mark_roots` and `trace` pass to [`Marker::mark`] only pointers that
 ///    `Heap::alloc` of this heap returned and that have been reachable since
-///    (so not yet freed).
+///    (so not yet freed). An object with a finalizer (and everything it
+///    reaches) counts as reachable until the embedder drops it after
+///    [`Heap::pop_finalizer`].
 /// 2. `trace(obj)` reads only the object `obj` (and may call `mark` for each
 ///    object pointer it holds).
 pub unsafe trait Embedder {
     /// Mark every root.
     fn mark_roots(&mut self, m: &mut Marker<'_>);
-    /// Mark the objects `obj` references; called exactly once per marked
-    /// object per cycle.
+    /// Mark the objects `obj` references. Called once per marked object per
+    /// cycle, and in addition once per object with a finalizer
+    /// ([`Heap::set_finalizer`]), **even if that object is not marked**
+    /// (what a finalizable object reaches must survive, but not the object
+    /// itself, or it would never be finalized): such an object may be
+    /// traced twice in one cycle when it is also marked.
     fn trace(&mut self, obj: ObjPtr, m: &mut Marker<'_>);
     /// After marking, before sweeping: drop weak references to objects with
-    /// `!marks.is_marked(p)` (the VM's interned-string table).
+    /// `!marks.is_marked(p)` (the VM's interned-string table). An
+    /// unreachable object with a finalizer reads as unmarked here even
+    /// though the sweep then keeps it alive and queues it.
     fn sweep_weak(&mut self, marks: &MarkView<'_>);
 }
 
@@ -258,6 +286,7 @@ pub(crate) struct SharedStats {
     pub(crate) swept_bg: StdAtomicU64,
     pub(crate) swept_lazy: StdAtomicU64,
     pub(crate) pages_swept: StdAtomicU64,
+    pub(crate) finalizers_queued: StdAtomicU64,
 }
 
 impl SharedStats {
@@ -286,6 +315,12 @@ pub(crate) struct HeapShared {
     pub(crate) verify: bool,
     /// The background sweeper's trace buffer (`GcConfig::trace_file`).
     pub(crate) trace: Option<SharedTrace>,
+    /// The finalizer queue (`finalizer.rs`, `FINQ_WAKE`).
+    pub(crate) finq: Finq,
+    /// Finalizer specials in all spans; marking skips the span walk when 0.
+    /// Changed by the mutator and by sweepers; read by the STW marker after
+    /// sweep termination has waited for every sweeper.
+    pub(crate) nspecials: StdAtomicUsize,
 }
 
 impl HeapShared {
@@ -297,6 +332,8 @@ impl HeapShared {
             poison,
             verify,
             trace: None,
+            finq: Finq::new(),
+            nspecials: StdAtomicUsize::new(0),
         }
     }
 }
@@ -329,6 +366,12 @@ pub struct Heap {
     /// Trace-event recorder (`GcConfig::trace_file`); `None` when off or
     /// once written.
     tracer: Option<Tracer>,
+    /// Finalizer specials copied out for marking (reused across cycles).
+    fin_scratch: Vec<(usize, usize)>,
+    /// Pairs removed by `pop_finalizer` (only the mutator pops).
+    finalizers_taken: u64,
+    /// `finalizers_queued` at the last gctrace line.
+    traced_fin: u64,
 }
 
 // SAFETY: the only non-Send fields are the mcache's span pointers (span
@@ -375,6 +418,9 @@ impl Heap {
             traced_lazy: 0,
             last_line: None,
             tracer,
+            fin_scratch: Vec::new(),
+            finalizers_taken: 0,
+            traced_fin: 0,
         }
     }
 
@@ -547,7 +593,8 @@ impl Heap {
                 && self.pacer.heap_live(self.alloc_bytes) >= self.pacer.next_gc)
     }
 
-    fn heap_alloc(&self) -> u64 {
+    /// Bytes in allocated objects now (what `--max-heap` limits).
+    pub fn heap_alloc(&self) -> u64 {
         self.alloc_bytes - self.shared.stats.freed_bytes.load(StdOrdering::Relaxed)
     }
 
@@ -590,6 +637,25 @@ impl Heap {
             verify,
         };
         embedder.mark_roots(&mut m);
+        // Finalizer roots: every queued pair, and for every special the
+        // finalizer and what the object reaches, not the object itself
+        // (finalizer.rs).
+        shared.finq.mark_roots(&mut m);
+        if shared.nspecials.load(StdOrdering::Acquire) > 0 {
+            let mut specials = core::mem::take(&mut self.fin_scratch);
+            finalizer::collect_specials(&shared, snapshot_len, &mut specials);
+            for &(obj, fin) in &specials {
+                // Both are object addresses recorded by `set_finalizer`.
+                let (obj, fin) = (
+                    NonNull::new(obj as *mut u8).expect("special object"),
+                    NonNull::new(fin as *mut u8).expect("special finalizer"),
+                );
+                m.mark(fin);
+                embedder.trace(obj, &mut m);
+            }
+            specials.clear();
+            self.fin_scratch = specials;
+        }
         while let Some(obj) = m.gray.pop() {
             embedder.trace(obj, &mut m);
         }
@@ -621,6 +687,7 @@ impl Heap {
         {
             let bg = shared.stats.swept_bg.load(StdOrdering::Relaxed);
             let lazy = shared.stats.swept_lazy.load(StdOrdering::Relaxed);
+            let fin = shared.stats.finalizers_queued.load(StdOrdering::Relaxed);
             let line = trace::TraceLine {
                 num_gc: self.num_gc,
                 since_start_s: (t0 - self.start).as_secs_f64(),
@@ -634,9 +701,11 @@ impl Heap {
                 nspans: snapshot_len,
                 swept_bg: bg - self.traced_bg,
                 swept_lazy: lazy - self.traced_lazy,
+                fin_queued: fin - self.traced_fin,
             };
             self.traced_bg = bg;
             self.traced_lazy = lazy;
+            self.traced_fin = fin;
             if self.config.trace {
                 eprintln!("{}", line.format());
             }
@@ -727,6 +796,8 @@ impl Heap {
             swept_background: s.swept_bg.load(StdOrdering::Relaxed),
             swept_lazy: s.swept_lazy.load(StdOrdering::Relaxed),
             last_live: self.pacer.last_live,
+            finalizers_queued: s.finalizers_queued.load(StdOrdering::Relaxed),
+            finalizers_taken: self.finalizers_taken,
         }
     }
 
@@ -813,6 +884,71 @@ impl Heap {
         };
         t.heap_counter(t.clock.now(), self.heap_alloc(), self.pacer.next_gc);
         t.finish(self.shared.trace.as_ref()).map(Some)
+    }
+
+    // --------------------------------------------------------- finalizers
+
+    /// Registers `finalizer` (an object the collector then keeps alive and
+    /// marks) for `obj` (the start of a live object). A special record
+    /// (object offset, finalizer) goes on obj's span under the span's
+    /// specials lock (rank `Specials`). When `obj` becomes unreachable, a
+    /// sweep removes the record, keeps `obj` (and what it reaches) alive and
+    /// queues `(obj, finalizer)` (see [`pop_finalizer`](Self::pop_finalizer)).
+    /// Throws `MARK_BAD_POINTER` if either pointer is not the start of an
+    /// object of an in-use span. As in Go, a finalizer that reaches `obj`
+    /// (say, a closure capturing it) keeps `obj` alive for good: it is then
+    /// never finalized.
+    pub fn set_finalizer(&mut self, obj: ObjPtr, finalizer: ObjPtr) -> Result<(), FinalizerError> {
+        let _ = finalizer::special_target(&self.shared, finalizer, "set_finalizer (finalizer)");
+        let (span, off) = finalizer::special_target(&self.shared, obj, "set_finalizer");
+        finalizer::add_special(&self.shared, span, off, finalizer)
+    }
+
+    /// Removes obj's finalizer special; returns whether there was one.
+    pub fn remove_finalizer(&mut self, obj: ObjPtr) -> bool {
+        let (span, off) = finalizer::special_target(&self.shared, obj, "remove_finalizer");
+        finalizer::remove_special(&self.shared, span, off)
+    }
+
+    /// The oldest queued (object, finalizer) pair without removing it (it
+    /// stays a root while queued).
+    pub fn peek_finalizer(&self) -> Option<(ObjPtr, ObjPtr)> {
+        self.shared.finq.peek()
+    }
+
+    /// Removes the oldest queued pair (after the embedder has rooted it:
+    /// from here on only the embedder's roots keep it alive); counts it in
+    /// [`GcStats::finalizers_taken`].
+    pub fn pop_finalizer(&mut self) -> Option<(ObjPtr, ObjPtr)> {
+        let p = self.shared.finq.pop();
+        if p.is_some() {
+            self.finalizers_taken += 1;
+        }
+        p
+    }
+
+    /// Queued pairs not yet popped.
+    pub fn finalizers_pending(&self) -> usize {
+        self.shared.finq.len()
+    }
+
+    /// `FINQ_WAKE`, the finalizer coroutine's half: under the finq lock, if
+    /// the queue is empty set `fingwait` and return true (the coroutine
+    /// parks); else false (it should pop and run the next one).
+    pub fn fin_park(&self) -> bool {
+        self.shared.finq.park(self.config.verify)
+    }
+
+    /// `FINQ_WAKE`, the scheduler's half, called every time it picks the
+    /// next coroutine: under the finq lock, if `fingwait && fingwake`, clear
+    /// both and return true (ready the finalizer coroutine). `fingwake` is
+    /// set by whoever queues a finalizer (any sweeper), never by "the
+    /// background sweeper finished" (seed 000). Lock-free (one acquire
+    /// load) when there is nothing to do. Verify mode always takes the lock
+    /// and checks the invariant (parked with a non-empty queue implies
+    /// `fingwake`).
+    pub fn fin_should_wake(&self) -> bool {
+        self.shared.finq.should_wake(self.config.verify)
     }
 
     /// Re-introduce a historical race in this heap (tests only).

@@ -1,4 +1,5 @@
-//! Hooks for the loom models in `tests/loom_sweep.rs` (`cfg(loom)` only):
+//! Hooks for the loom models in `tests/loom_sweep.rs` and
+//! `tests/loom_finq.rs` (`cfg(loom)` only):
 //! drive the real sweep machinery (`HeapShared`, `MHeap`, `MCentral`,
 //! `sweep_one`, `finish_sweep`, the verify checks) one cycle step at a time,
 //! from loom threads. Not an API.
@@ -8,7 +9,8 @@ use crate::seed::SeedBug;
 use crate::sizeclasses::class_info;
 use crate::sweep::{self, Sweeper};
 use crate::sync::Arc;
-use crate::{verify, HeapShared};
+use crate::{finalizer, verify, HeapShared};
+use core::ptr::NonNull;
 
 /// A heap without a mutator `Heap` around it.
 #[derive(Clone)]
@@ -33,8 +35,13 @@ impl Default for Model {
 impl Model {
     /// A verify-mode heap with a small (64 MiB) arena.
     pub fn new() -> Model {
+        Self::with_verify(true)
+    }
+
+    /// A heap with a small (64 MiB) arena, in verify mode or not.
+    pub fn with_verify(verify: bool) -> Model {
         Model {
-            shared: Arc::new(HeapShared::new(64 << 20, false, true)),
+            shared: Arc::new(HeapShared::new(64 << 20, false, verify)),
         }
     }
 
@@ -155,5 +162,56 @@ impl Model {
                 )
             })
         }
+    }
+
+    // ----------------------------------------------------------- finalizers
+
+    /// A span of `class` with two objects: slot 0 has a finalizer special
+    /// whose finalizer is slot 1; only slot 1 is marked (slot 0 is
+    /// unreachable). Call before `mark_termination`.
+    pub fn finalizable_span(&self, class: usize) -> SpanRef {
+        let s = self.small_span(class, 2);
+        // SAFETY: span structs live as long as the heap; setup runs before
+        // any other thread exists.
+        let span = unsafe { s.0.as_ref() };
+        let start = span.diag().0;
+        let elemsize = class_info(class).size as usize;
+        let fin = NonNull::new((start + elemsize) as *mut u8).expect("heap address");
+        finalizer::add_special(&self.shared, span, 0, fin).expect("first finalizer");
+        self.mark(s, 1);
+        s
+    }
+
+    /// One lazy sweep step (the allocator's); false once drained.
+    pub fn sweep_one_lazy(&self) -> bool {
+        sweep::sweep_one(&self.shared, Sweeper::Lazy).is_some()
+    }
+
+    /// What the background sweeper does when it has drained the snapshot.
+    pub fn bg_drained(&self) {
+        crate::bgsweep::on_drained(&self.shared);
+    }
+
+    /// `Heap::fin_park`.
+    pub fn fin_park(&self) -> bool {
+        self.shared.finq.park(self.shared.verify)
+    }
+
+    /// `Heap::fin_should_wake`.
+    pub fn fin_should_wake(&self) -> bool {
+        self.shared.finq.should_wake(self.shared.verify)
+    }
+
+    /// `Heap::pop_finalizer`, as addresses.
+    pub fn pop_finalizer(&self) -> Option<(usize, usize)> {
+        self.shared
+            .finq
+            .pop()
+            .map(|(o, f)| (o.as_ptr() as usize, f.as_ptr() as usize))
+    }
+
+    /// Queued pairs.
+    pub fn finq_len(&self) -> usize {
+        self.shared.finq.len()
     }
 }

@@ -426,6 +426,7 @@ impl MHeap {
         // ownership: the span is on no list, in no mcache, and its sweepgen
         // is published, so nobody else claims it; we hold the heap lock.
         let (start, npages) = unsafe { s.with_data(|d| (d.start, d.npages)) };
+        crate::finalizer::check_no_specials(s);
         s.transition(MSpanState::InUse, MSpanState::Dead);
         let start_page = (start - self.base) >> PAGE_SHIFT;
         for p in start_page..start_page + npages {

@@ -18,6 +18,7 @@
 //! data until the next cycle's sweeper claims it or the STW collector reads
 //! it.
 
+use crate::finalizer::Specials;
 use crate::sizeclasses::{class_info, PAGE_SIZE};
 use crate::sync::{AtomicU32, AtomicU8, Ordering, UnsafeCell};
 use core::ptr::{self, NonNull};
@@ -345,10 +346,12 @@ pub(crate) struct MSpan {
     diag_start: StdAtomicUsize,
     diag_npages: StdAtomicUsize,
     diag_class: StdAtomicU32,
-    // Finalizer specials (reserved, DESIGN.md "Finalizers"): a later issue
-    // adds `specials: Mutex<Vec<Special>>` here (rank `LockRank::Specials`),
-    // a per-span list of (object offset, finalizer) records. Sweeping
-    // consults it at the place marked `FINALIZER SPECIALS` in `sweep.rs`.
+    /// Finalizer specials (DESIGN.md "Finalizers"): (object offset,
+    /// finalizer) records under their own lock, rank `LockRank::Specials`.
+    /// Added and removed by the mutator, consumed by the sweep at the place
+    /// marked `FINALIZER SPECIALS` in `sweep.rs`; empty whenever the span
+    /// is not in use (`SPECIALS_KEEP_ALIVE`).
+    pub(crate) specials: Specials,
 }
 
 impl core::fmt::Debug for MSpan {
@@ -367,6 +370,7 @@ impl MSpan {
             diag_start: StdAtomicUsize::new(0),
             diag_npages: StdAtomicUsize::new(0),
             diag_class: StdAtomicU32::new(0),
+            specials: Specials::new(),
         }
     }
 

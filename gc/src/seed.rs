@@ -1,10 +1,11 @@
-//! Test switches that re-introduce three historical Go runtime races (see
+//! Test switches that re-introduce four historical Go runtime races (see
 //! `shared/seeds/`), so tests can show that the named checks and the loom
 //! models catch them. Compiled only under `cfg(test)`, `cfg(loom)` or the
 //! `seed-bugs` feature; each switch is per heap, off by default.
 //!
 //! | switch | seed | what it breaks | caught by |
 //! | --- | --- | --- | --- |
+//! | `FingwakeAtBgSweepEnd` | 000 | queuing a finalizer does not set `fingwake`; only the background sweeper, when it has drained a cycle's snapshot, sets it if the queue is non-empty then, so finalizers queued later by lazy sweeping (or with no background sweeper) never wake the finalizer coroutine | `FINQ_WAKE` in `fin_park`/`fin_should_wake` (verify); `tests::seeds::seed_000_finq_wake_lazy_sweep`; loom `loom_finq` |
 //! | `MarkDuringSweep` | 001 | sweep termination does not wait for in-flight sweepers | `SWEEP_BEFORE_MARK` at mark start; loom model (a) |
 //! | `AllspansRealloc` | 002 | sweepers read the live, reallocating span array without the lock instead of the snapshot | loom model (b) (causality violation) |
 //! | `FreeBeforePublish` | 004 | a dead span goes back to the page heap before its sweep publishes sweepgen | `FREE_AFTER_SWEEP` at the serialization point; loom model (c) |
@@ -19,6 +20,10 @@ use crate::sweep::Sweeper;
 pub enum SeedBug {
     /// No bug (default).
     None = 0,
+    /// Seed 000: `fingwake` is set only when the background sweeper has
+    /// drained the snapshot, not by whoever queues a finalizer.
+    /// (Discriminant 10: 0 is `None`.)
+    FingwakeAtBgSweepEnd = 10,
     /// Seed 001: start marking without waiting for active sweepers.
     MarkDuringSweep = 1,
     /// Seed 002: readers iterate the live, reallocating span list.

@@ -178,6 +178,13 @@ impl FreedSpan {
     pub(crate) fn into_span(self) -> SpanPtr {
         self.0
     }
+
+    /// A token for a span whose sweep never ran: only for the test that
+    /// shows `MHeap::free_span`'s own checks fire.
+    #[cfg(test)]
+    pub(crate) fn forge_for_test(span: SpanPtr) -> FreedSpan {
+        FreedSpan(span)
+    }
 }
 
 /// What a sweep did.
@@ -234,7 +241,7 @@ impl<'a> SweepLocked<'a> {
 
     /// Sweep the span and publish it. Consumes the ownership.
     ///
-    /// Order: finalizer specials (reserved), bitmaps and counts, list
+    /// Order: finalizer specials, bitmaps and counts, list
     /// removal, ownership check, **publish** (serialization point), then
     /// hand-off: onto a swept list, back to the caller, or (dead span) to the
     /// page heap.
@@ -249,11 +256,20 @@ impl<'a> SweepLocked<'a> {
         #[cfg(any(test, loom, feature = "seed-bugs"))]
         heap.mheap.seed.race_window(who);
 
-        // FINALIZER SPECIALS (reserved, later issue): here, before the
-        // bitmaps turn over, each special whose object is unmarked is
-        // removed under the span's specials lock, its object is marked (so
-        // it survives this cycle) and its finalizer is queued on `finq`,
-        // setting `fingwake` under the queue lock (`FINQ_WAKE`).
+        // FINALIZER SPECIALS: before the bitmaps turn over, each special
+        // whose object is unmarked is removed under the span's specials
+        // lock, its object is marked (so it survives this cycle: an object
+        // with a finalizer is never freed by this sweep,
+        // `SPECIALS_KEEP_ALIVE`) and the pair is queued on `finq`, which
+        // sets `fingwake` under the queue lock whoever we are (`FINQ_WAKE`,
+        // seed 000). The `any` hint may miss a special the mutator is adding
+        // right now, but only to a live (marked) object, which we would
+        // keep anyway.
+        if span.specials.maybe_any() {
+            // SAFETY: sweepgen == sg-1 since `try_acquire`: we own the data
+            // (mspan.rs ownership table, row 2).
+            unsafe { span.with_data(|d| crate::finalizer::queue_unmarked(heap, span, d)) };
+        }
 
         // SAFETY: sweepgen == sg-1 since `try_acquire`: we own the data
         // (mspan.rs ownership table, row 2).

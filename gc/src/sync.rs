@@ -82,8 +82,8 @@ pub(crate) use loom::cell::UnsafeCell;
 /// | --- | --- | --- |
 /// | 1 `MHeap` | `MHeap::lock` | page allocator free runs, committed pages, the span-struct pool, `allspans` appends, page-table writes |
 /// | 2 `MCentral` | `MCentral::lock` (one per class) | the class's partial/full × swept/unswept lists and every listed span's links |
-/// | 3 `Specials` | reserved: per-span finalizer specials lock (later issue) | |
-/// | 4 `Finq` | reserved: finalizer queue lock (later issue) | |
+/// | 3 `Specials` | `MSpan::specials` (one per span) | the span's finalizer specials |
+/// | 4 `Finq` | `Finq::lock` | the finalizer queue, `fingwait`, `fingwake` |
 /// | 5 `BgSweepPark` | `BgSweeper` park lock | the sweeper's `work`/`parked` flags |
 /// | 6 `Trace` | `SharedTrace::buf` (leaf) | the background sweeper's trace-event buffer |
 ///
@@ -94,9 +94,7 @@ pub(crate) use loom::cell::UnsafeCell;
 pub(crate) enum LockRank {
     MHeap = 1,
     MCentral = 2,
-    #[allow(dead_code)] // reserved for finalizer specials
     Specials = 3,
-    #[allow(dead_code)] // reserved for the finalizer queue
     Finq = 4,
     BgSweepPark = 5,
     Trace = 6,

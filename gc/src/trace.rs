@@ -9,7 +9,9 @@
 //! milliseconds of sweep termination + mark + mark termination; heap at
 //! cycle start -> after sweep termination -> marked live; the next goal;
 //! spans in the snapshot; spans swept since the previous line by the
-//! background sweeper and by the mutator; one P (single mutator).
+//! background sweeper and by the mutator; then, only when nonzero,
+//! finalizers queued by sweeping since the previous line (`, 3 fin
+//! queued`); one P (single mutator).
 
 /// Numbers for one trace line.
 #[derive(Clone, Debug)]
@@ -26,6 +28,7 @@ pub(crate) struct TraceLine {
     pub(crate) nspans: usize,
     pub(crate) swept_bg: u64,
     pub(crate) swept_lazy: u64,
+    pub(crate) fin_queued: u64,
 }
 
 const MB: u64 = 1 << 20;
@@ -38,8 +41,13 @@ impl TraceLine {
         } else {
             format!("{} MB", self.goal / MB)
         };
+        let fin = if self.fin_queued > 0 {
+            format!(", {} fin queued", self.fin_queued)
+        } else {
+            String::new()
+        };
         format!(
-            "gc {} @{:.3}s: {:.3}+{:.3}+{:.3} ms clock, {}->{}->{} MB, {} goal, {} spans, {} bg + {} lazy swept, 1 P",
+            "gc {} @{:.3}s: {:.3}+{:.3}+{:.3} ms clock, {}->{}->{} MB, {} goal, {} spans, {} bg + {} lazy swept{}, 1 P",
             self.num_gc,
             self.since_start_s,
             ms(self.sweep_term_ns),
@@ -52,6 +60,7 @@ impl TraceLine {
             self.nspans,
             self.swept_bg,
             self.swept_lazy,
+            fin,
         )
     }
 }
@@ -73,10 +82,15 @@ mod tests {
             nspans: 120,
             swept_bg: 37,
             swept_lazy: 5,
+            fin_queued: 0,
         };
         assert_eq!(
             l.format(),
             "gc 3 @0.125s: 0.012+0.301+0.004 ms clock, 6->5->2 MB, 4 MB goal, 120 spans, 37 bg + 5 lazy swept, 1 P"
         );
+        let l = super::TraceLine { fin_queued: 2, ..l };
+        assert!(l
+            .format()
+            .ends_with(" 37 bg + 5 lazy swept, 2 fin queued, 1 P"));
     }
 }

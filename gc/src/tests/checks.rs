@@ -137,3 +137,29 @@ fn lock_rank_detects_inversion() {
         "LOCK_RANK",
     );
 }
+
+#[test]
+fn specials_keep_alive_detects_freed_finalizable_object() {
+    // A span must never go back to the page heap while it holds a finalizer
+    // special. The sweep makes this impossible (it marks and queues every
+    // unmarked object with a special before the bitmaps turn over), so the
+    // scenario forges the free of a large span whose object has one.
+    if child_scenario().is_some() {
+        let mut heap = verify_heap();
+        let obj = heap.alloc(100_000).unwrap();
+        let fin = heap.alloc(64).unwrap();
+        heap.set_finalizer(obj, fin).unwrap();
+        let span = heap.shared.mheap.span_of(obj.as_ptr() as usize).unwrap();
+        heap.shared
+            .mheap
+            .free_span(crate::sweep::FreedSpan::forge_for_test(
+                core::ptr::NonNull::from(span),
+            ));
+        return;
+    }
+    assert_child_throws(
+        "tests::checks::specials_keep_alive_detects_freed_finalizable_object",
+        "x",
+        "SPECIALS_KEEP_ALIVE",
+    );
+}

@@ -6,6 +6,87 @@ use super::{assert_child_ok, assert_child_throws, child_scenario, Leaves};
 use crate::seed::SeedBug;
 use crate::{GcConfig, Heap};
 
+/// Seed 000's scenario: all sweeping lazy (`concurrent_sweep: false`, so
+/// there is no background sweeper). The finalizer coroutine parks on an
+/// empty queue; allocation then lazily sweeps the span of an unreachable
+/// finalizable object and queues it; the scheduler checks
+/// `fin_should_wake` at each of many later picks. Returns whether it ever
+/// readied the coroutine.
+fn seed_000_scenario(bug: SeedBug, verify: bool) -> bool {
+    let mut heap = Heap::new(GcConfig {
+        concurrent_sweep: false,
+        verify,
+        ..GcConfig::default()
+    });
+    heap.set_seed_bug(bug, 0);
+    let mut g = Leaves::default();
+    let fin = heap.alloc(64).unwrap();
+    g.roots.push(fin);
+    let obj = heap.alloc(48).unwrap();
+    heap.set_finalizer(obj, fin).unwrap();
+    // Fill a few spans of obj's class so the sweep of its span is left to
+    // the allocator.
+    for _ in 0..2000 {
+        g.roots.push(heap.alloc(48).unwrap());
+    }
+    heap.collect(&mut g, false);
+    assert_eq!(heap.peek_finalizer(), None, "nothing swept yet");
+    assert!(
+        heap.fin_park(),
+        "the finalizer coroutine parks: queue empty"
+    );
+    // The mutator allocates (lazy sweeping) until the finalizer is queued.
+    let mut n = 0;
+    while heap.peek_finalizer().is_none() {
+        g.roots.push(heap.alloc(48).unwrap());
+        n += 1;
+        assert!(n < 1_000_000, "lazy sweeping never queued the finalizer");
+    }
+    let st = heap.stats();
+    assert_eq!(st.finalizers_queued, 1);
+    assert!(st.swept_lazy > 0 && st.swept_background == 0);
+    // The scheduler picks coroutines many times; the mutator goes on
+    // allocating (and sweeping) in between.
+    for _ in 0..10_000 {
+        if heap.fin_should_wake() {
+            assert_eq!(heap.peek_finalizer(), Some((obj, fin)));
+            return true;
+        }
+        g.roots.push(heap.alloc(48).unwrap());
+    }
+    false
+}
+
+/// Seed 000 (`FINQ_WAKE`): whoever queues a finalizer sets `fingwake`.
+/// With the switch, only the background sweeper sets it, when it has
+/// drained the snapshot; with all sweeping lazy nothing ever does, and the
+/// finalizer coroutine, parked, is never readied. Direct assertions for
+/// the outcome, and a child process for the verify-mode check, which
+/// aborts with `FINQ_WAKE` as soon as the scheduler looks.
+#[test]
+fn seed_000_finq_wake_lazy_sweep() {
+    if let Some(s) = child_scenario() {
+        let bug = if s == "bug" {
+            SeedBug::FingwakeAtBgSweepEnd
+        } else {
+            SeedBug::None
+        };
+        assert!(seed_000_scenario(bug, true), "FINQ_WAKE: never woken");
+        return;
+    }
+    assert!(
+        seed_000_scenario(SeedBug::None, false),
+        "FINQ_WAKE: a finalizer queued by lazy sweeping must wake the parked coroutine"
+    );
+    assert!(
+        !seed_000_scenario(SeedBug::FingwakeAtBgSweepEnd, false),
+        "with seed 000 re-introduced the coroutine is never woken"
+    );
+    let name = "tests::seeds::seed_000_finq_wake_lazy_sweep";
+    assert_child_throws(name, "bug", "FINQ_WAKE");
+    assert_child_ok(name, "control");
+}
+
 /// Seed 001: marking must not start while a sweeper is inside a span. The
 /// background sweeper holds each span for 2 ms; without the wait in sweep
 /// termination, the next collection starts marking while it holds one.
