@@ -55,6 +55,28 @@ pub struct Cli {
     /// key=value pairs, starting `gc-summary:`.
     #[arg(long)]
     pub gc_summary: bool,
+
+    /// Fail with `Out of memory.` when live objects need more than SIZE
+    /// bytes after a full collection (e.g. 64M, 1G, 500000).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_heap: Option<usize>,
+}
+
+/// A byte size: digits with an optional K, M or G suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("'{s}' is not a size (try 64M, 1G or a byte count)"))
 }
 
 impl Cli {
@@ -102,6 +124,16 @@ fn apply_loamdebug(c: &mut gc::GcConfig, spec: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("2k"), Ok(2048));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("500000"), Ok(500_000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+    }
 
     #[test]
     fn loamdebug_sets_flags() {

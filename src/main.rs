@@ -41,8 +41,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn new_vm(gc: &gc::GcConfig, out: Box<dyn Write>) -> Vm {
-    let mut vm = Vm::new(VmOptions { gc: gc.clone() }, out);
+fn new_vm(gc: &gc::GcConfig, max_heap: Option<usize>, out: Box<dyn Write>) -> Vm {
+    let options = VmOptions {
+        gc: gc.clone(),
+        max_heap,
+    };
+    let mut vm = Vm::new(options, out);
     stdlib::install(&mut vm);
     vm
 }
@@ -144,7 +148,7 @@ fn run(cli: Cli) -> i32 {
             Err(code) => return code,
         },
         (None, None) => {
-            let mut vm = new_vm(&gc, Box::new(std::io::stdout()));
+            let mut vm = new_vm(&gc, cli.max_heap, Box::new(std::io::stdout()));
             let code = repl::run(&mut vm);
             return finish(&mut vm, &cli, code);
         }
@@ -153,7 +157,7 @@ fn run(cli: Cli) -> i32 {
         64 * 1024,
         std::io::stdout(),
     ));
-    let mut vm = new_vm(&gc, out);
+    let mut vm = new_vm(&gc, cli.max_heap, out);
     let start = vm.trace_now();
     let result = vm.interpret(&source);
     let _ = vm.output().flush();

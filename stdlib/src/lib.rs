@@ -18,6 +18,7 @@ pub fn install(vm: &mut Vm) {
     vm.define_native("str", 1, str);
     vm.define_native("Map", 0, map_new);
     vm.define_native("gcStats", 0, gc_stats);
+    vm.define_native("setFinalizer", 2, set_finalizer);
     vm.define_native("Channel", -1, channel_new);
     vm.define_native("yield", 0, yield_now);
     vm.define_native("sleep", 1, sleep);
@@ -121,7 +122,7 @@ fn set_gc_percent(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
 /// `gcStats()`: the collector's counters as a Map (LANGUAGE.md §6).
 fn gc_stats(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
     let s = ctx.gc_stats();
-    let finalizers_run = 0.0; // no finalizers exist yet (setFinalizer is a later issue)
+    let finalizers_run = ctx.finalizers_run() as f64;
     ctx.map_of_numbers(&[
         ("numGC", s.num_gc as f64),
         ("heapAlloc", s.heap_alloc as f64),
@@ -133,6 +134,8 @@ fn gc_stats(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
         ("finalizersRun", finalizers_run),
         ("sweptBackground", s.swept_background as f64),
         ("sweptLazy", s.swept_lazy as f64),
+        ("pauseP50Ns", s.pause_p50_ns as f64),
+        ("pauseP99Ns", s.pause_p99_ns as f64),
     ])
 }
 
@@ -187,5 +190,13 @@ fn sleep(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
         return Err("sleep: seconds must be a number.".to_string());
     }
     ctx.sleep(v.as_number());
+    Ok(Value::NIL)
+}
+
+/// `setFinalizer(obj, fn)`: `fn(obj)` runs once after `obj` becomes
+/// unreachable; `nil` removes it.
+fn set_finalizer(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+    let (obj, f) = (ctx.arg(0), ctx.arg(1));
+    ctx.set_finalizer(obj, f)?;
     Ok(Value::NIL)
 }

@@ -98,6 +98,9 @@ pub struct Expectations {
     pub errors: BTreeSet<Vec<u8>>,
     /// `// expect runtime error: MSG`: (line, MSG).
     pub runtime_error: Option<(usize, Vec<u8>)>,
+    /// loam's `// expect stderr: TEXT`: lines a program that does not fail
+    /// writes to stderr (finalizer errors), in order.
+    pub stderr: Vec<Vec<u8>>,
     pub exit_code: i32,
     /// Number of expectation comments (0: the file asserts nothing).
     pub count: usize,
@@ -120,6 +123,13 @@ pub fn parse_expectations(source: &[u8]) -> Parsed {
         let line_num = index + 1;
         if find(line, b"// nontest").is_some() {
             return Parsed::NonTest;
+        }
+        // loam only: `// expect stderr: (.*)`
+        if let Some(p) = find(line, b"// expect stderr: ") {
+            exp.stderr
+                .push(line[p + b"// expect stderr: ".len()..].to_vec());
+            exp.count += 1;
+            continue;
         }
         // `// expect: ?(.*)`
         if let Some(p) = find(line, b"// expect:") {
@@ -279,7 +289,20 @@ pub fn check(exp: &Expectations, out: &RunOutput) -> Vec<String> {
     } else {
         let mut found = BTreeSet::new();
         let mut unexpected = 0;
+        // Expected stderr lines are taken out first, in order.
+        let mut wanted = exp.stderr.iter().peekable();
+        let mut rest = Vec::new();
         for l in &error_lines {
+            if wanted.peek().is_some_and(|w| w.as_slice() == *l) {
+                wanted.next();
+            } else {
+                rest.push(*l);
+            }
+        }
+        if let Some(w) = wanted.next() {
+            failures.push(format!("missing expected stderr line '{}'", escape(w)));
+        }
+        for l in &rest {
             let bad = match syntax_error(l) {
                 Some(e) if exp.errors.contains(&e) => {
                     found.insert(e);

@@ -32,23 +32,32 @@ fn key_hash(key: Value) -> u32 {
 
 /// A list index: an integer-valued number in `0..len` (or `0..=len` when
 /// `inclusive`, for `insert`).
+#[inline]
 pub(crate) fn list_index(index: Value, len: usize, inclusive: bool) -> Result<usize, &'static str> {
     if !index.is_number() {
         return Err("List index must be an integer.");
     }
     let n = index.as_number();
-    if n.fract() != 0.0 || !n.is_finite() {
+    // A saturating cast round-trips exactly for integer values only (NaN
+    // becomes 0, infinities and huge values saturate: none compare equal).
+    let i = n as i64;
+    if i as f64 != n {
+        // Every finite double of magnitude 2^53 or more is an integer (one
+        // that saturated the cast): out of range, not fractional.
+        if n.is_finite() && n.abs() >= 9_007_199_254_740_992.0 {
+            return Err("List index out of range.");
+        }
         return Err("List index must be an integer.");
     }
     let limit = if inclusive {
-        len as f64
+        len as i64
     } else {
-        len as f64 - 1.0
+        len as i64 - 1
     };
-    if n < 0.0 || n > limit {
+    if i < 0 || i > limit {
         return Err("List index out of range.");
     }
-    Ok(n as usize)
+    Ok(i as usize)
 }
 
 impl Vm {

@@ -4,15 +4,15 @@
 //! in locals; `frames.last().ip` is written back only before anything that
 //! can look at it (a call, a safepoint that may raise an error, an error).
 
-use lang::OpCode;
+use lang::op;
 
 use crate::collections::list_index;
 use crate::error::RuntimeError;
 use crate::frame::{CallFrame, FRAMES_MAX};
 use crate::native::NativeCtx;
 use crate::object::{
-    BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, ListObj,
-    MapObj, NativeObj, ObjKind, StringObj, UpvalueObj,
+    BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, Ip,
+    ListObj, MapObj, NativeObj, ObjKind, StringObj, UpvalueObj,
 };
 use crate::sched::{Park, BUDGET};
 use crate::value::Value;
@@ -27,21 +27,18 @@ impl Vm {
         let mut closure = frame.closure;
         let mut code = closure.function.code;
         let mut constants = closure.function.constants;
-        let mut ip = frame.ip;
+        let mut ip = Ip::new(code, frame.ip);
         let mut base = frame.base;
 
         macro_rules! read_byte {
             () => {{
-                let b = code.code_byte(ip);
-                ip += 1;
-                b
+                ip.next()
             }};
         }
         macro_rules! read_u16 {
             () => {{
-                let hi = code.code_byte(ip) as usize;
-                let lo = code.code_byte(ip + 1) as usize;
-                ip += 2;
+                let hi = ip.next() as usize;
+                let lo = ip.next() as usize;
                 (hi << 8) | lo
             }};
         }
@@ -52,18 +49,13 @@ impl Vm {
         }
         macro_rules! read_string {
             () => {
-                match read_constant!()
-                    .as_obj()
-                    .and_then(|o| o.downcast::<StringObj>())
-                {
-                    Some(s) => s,
-                    None => return Err(self.error("Corrupt bytecode: expected a string constant.")),
-                }
+                // VERIFIED: name operands index string constants.
+                Gc::<StringObj>::verified_string(read_constant!())
             };
         }
         macro_rules! save_ip {
             () => {
-                self.frames.set_last_ip(ip);
+                self.frames.set_last_ip(ip.offset(code));
             };
         }
         macro_rules! throw {
@@ -80,7 +72,7 @@ impl Vm {
                 closure = f.closure;
                 code = closure.function.code;
                 constants = closure.function.constants;
-                ip = f.ip;
+                ip = Ip::new(code, f.ip);
                 base = f.base;
             }};
         }
@@ -133,6 +125,7 @@ impl Vm {
             () => {
                 if budget <= 0 {
                     budget = BUDGET;
+                    self.fin_wake_check();
                     if self.sched.has_runnable() {
                         save_ip!();
                         self.park_current(Park::Yield)?;
@@ -145,30 +138,27 @@ impl Vm {
         loop {
             budget -= 1;
             let op = read_byte!();
-            let Some(op) = OpCode::from_u8(op) else {
-                throw!(format!("Corrupt bytecode: unknown opcode {op}."));
-            };
             match op {
-                OpCode::Constant => {
+                op::Constant => {
                     let v = read_constant!();
                     self.stack.push(v);
                 }
-                OpCode::Nil => self.stack.push(Value::NIL),
-                OpCode::True => self.stack.push(Value::TRUE),
-                OpCode::False => self.stack.push(Value::FALSE),
-                OpCode::Pop => {
+                op::Nil => self.stack.push(Value::NIL),
+                op::True => self.stack.push(Value::TRUE),
+                op::False => self.stack.push(Value::FALSE),
+                op::Pop => {
                     self.stack.pop();
                 }
-                OpCode::GetLocal => {
+                op::GetLocal => {
                     let slot = read_byte!() as usize;
                     let v = self.stack.get(base + slot);
                     self.stack.push(v);
                 }
-                OpCode::SetLocal => {
+                op::SetLocal => {
                     let slot = read_byte!() as usize;
                     self.stack.set(base + slot, peek!(0));
                 }
-                OpCode::GetGlobal => {
+                op::GetGlobal => {
                     let name = read_string!();
                     match self.globals().get(name) {
                         Some(v) => self.stack.push(v),
@@ -178,7 +168,7 @@ impl Vm {
                         )),
                     }
                 }
-                OpCode::DefineGlobal => {
+                op::DefineGlobal => {
                     let name = read_string!();
                     let globals = self.globals();
                     save_ip!();
@@ -186,7 +176,7 @@ impl Vm {
                     globals.set(name, peek!(0));
                     self.stack.pop();
                 }
-                OpCode::SetGlobal => {
+                op::SetGlobal => {
                     let name = read_string!();
                     let globals = self.globals();
                     if !globals.contains(name) {
@@ -197,7 +187,7 @@ impl Vm {
                     }
                     globals.set(name, peek!(0));
                 }
-                OpCode::GetUpvalue => {
+                op::GetUpvalue => {
                     let i = read_byte!() as usize;
                     let u = closure.upvalues()[i];
                     let slot = u.slot();
@@ -211,7 +201,7 @@ impl Vm {
                     };
                     self.stack.push(v);
                 }
-                OpCode::SetUpvalue => {
+                op::SetUpvalue => {
                     let i = read_byte!() as usize;
                     let u = closure.upvalues()[i];
                     let slot = u.slot();
@@ -224,7 +214,7 @@ impl Vm {
                         o.set_slot(slot, v);
                     }
                 }
-                OpCode::GetProperty => {
+                op::GetProperty => {
                     let receiver = peek!(0);
                     let Some(instance) =
                         receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>())
@@ -242,7 +232,7 @@ impl Vm {
                         self.bind_method(instance.class, name)?;
                     }
                 }
-                OpCode::SetProperty => {
+                op::SetProperty => {
                     let Some(instance) =
                         peek!(1).as_obj().and_then(|o| o.downcast::<InstanceObj>())
                     else {
@@ -257,7 +247,7 @@ impl Vm {
                     self.stack.pop();
                     self.stack.push(v);
                 }
-                OpCode::GetSuper => {
+                op::GetSuper => {
                     let name = read_string!();
                     let superclass = pop!();
                     let Some(class) = superclass.as_obj().and_then(|o| o.downcast::<ClassObj>())
@@ -267,14 +257,14 @@ impl Vm {
                     save_ip!();
                     self.bind_method(class, name)?;
                 }
-                OpCode::Equal => {
+                op::Equal => {
                     let b = pop!();
                     let a = pop!();
                     self.stack.push(Value::bool(a.lox_eq(b)));
                 }
-                OpCode::Greater => binary_num!(>, Value::bool),
-                OpCode::Less => binary_num!(<, Value::bool),
-                OpCode::Add => {
+                op::Greater => binary_num!(>, Value::bool),
+                op::Less => binary_num!(<, Value::bool),
+                op::Add => {
                     let b = peek!(0);
                     let a = peek!(1);
                     if a.is_number() && b.is_number() {
@@ -293,46 +283,40 @@ impl Vm {
                         throw!("Operands must be two numbers or two strings.");
                     }
                 }
-                OpCode::Subtract => binary_num!(-, Value::number),
-                OpCode::Multiply => binary_num!(*, Value::number),
-                OpCode::Divide => binary_num!(/, Value::number),
-                OpCode::Not => {
+                op::Subtract => binary_num!(-, Value::number),
+                op::Multiply => binary_num!(*, Value::number),
+                op::Divide => binary_num!(/, Value::number),
+                op::Not => {
                     let v = pop!();
                     self.stack.push(Value::bool(v.is_falsey()));
                 }
-                OpCode::Negate => {
+                op::Negate => {
                     let v = peek!(0);
                     if !v.is_number() {
                         throw!("Operand must be a number.");
                     }
                     self.stack.set_top(0, Value::number(-v.as_number()));
                 }
-                OpCode::Print => {
+                op::Print => {
                     let v = pop!();
                     self.print_value(v);
                 }
-                OpCode::Jump => {
+                op::Jump => {
                     let off = read_u16!();
-                    ip += off;
+                    ip.forward(off);
                 }
-                OpCode::JumpIfFalse => {
+                op::JumpIfFalse => {
                     let off = read_u16!();
                     if peek!(0).is_falsey() {
-                        ip += off;
+                        ip.forward(off);
                     }
                 }
-                OpCode::Loop => {
+                op::Loop => {
                     let off = read_u16!();
-                    ip -= off;
+                    ip.back(off);
                     maybe_preempt!();
-                    if self.heap.should_collect() {
-                        // A back-edge is a safepoint: a loop that only
-                        // allocates through natives still gets collected.
-                        save_ip!();
-                        self.collect(false);
-                    }
                 }
-                OpCode::Call => {
+                op::Call => {
                     let argc = read_byte!() as usize;
                     let callee = peek!(argc);
                     save_ip!();
@@ -343,7 +327,7 @@ impl Vm {
                             closure = c;
                             code = c.function.code;
                             constants = c.function.constants;
-                            ip = 0;
+                            ip = Ip::new(code, 0);
                             base = self.stack.len() - argc - 1;
                         }
                         None => {
@@ -354,7 +338,7 @@ impl Vm {
                     }
                     maybe_preempt!();
                 }
-                OpCode::Invoke => {
+                op::Invoke => {
                     let name = read_string!();
                     let argc = read_byte!() as usize;
                     save_ip!();
@@ -374,7 +358,7 @@ impl Vm {
                             closure = c;
                             code = c.function.code;
                             constants = c.function.constants;
-                            ip = 0;
+                            ip = Ip::new(code, 0);
                             base = self.stack.len() - argc - 1;
                         }
                         None => {
@@ -384,7 +368,7 @@ impl Vm {
                         }
                     }
                 }
-                OpCode::SuperInvoke => {
+                op::SuperInvoke => {
                     let name = read_string!();
                     let argc = read_byte!() as usize;
                     let superclass = pop!();
@@ -395,7 +379,7 @@ impl Vm {
                     with_ip!(self.invoke_from_class(class, name, argc));
                     check_park!();
                 }
-                OpCode::Closure => {
+                op::Closure => {
                     let function: Option<Gc<FunctionObj>> =
                         read_constant!().as_obj().and_then(|o| o.downcast());
                     let Some(function) = function else {
@@ -425,12 +409,12 @@ impl Vm {
                     self.temp_roots.truncate(roots_base);
                     self.stack.push(c.value());
                 }
-                OpCode::CloseUpvalue => {
+                op::CloseUpvalue => {
                     let top = self.stack.len() - 1;
                     self.close_upvalues(top);
                     self.stack.pop();
                 }
-                OpCode::Return => {
+                op::Return => {
                     let result = pop!();
                     self.close_upvalues(base);
                     self.frames.pop();
@@ -439,6 +423,12 @@ impl Vm {
                         if self.current == self.main {
                             // The main script ended: so does the program.
                             return Ok(());
+                        }
+                        if self.is_finalizer_running() {
+                            self.fin_returned()?;
+                            budget = BUDGET;
+                            reload!();
+                            continue;
                         }
                         self.finish_current(result)?;
                         budget = BUDGET;
@@ -449,13 +439,13 @@ impl Vm {
                     self.stack.push(result);
                     reload!();
                 }
-                OpCode::Class => {
+                op::Class => {
                     let name = read_string!();
                     save_ip!();
                     let class = self.alloc(ClassObj::SIZE)?.init_class(name);
                     self.stack.push(class.value());
                 }
-                OpCode::Inherit => {
+                op::Inherit => {
                     let Some(superclass) = peek!(1).as_obj().and_then(|o| o.downcast::<ClassObj>())
                     else {
                         throw!("Superclass must be a class.");
@@ -474,7 +464,7 @@ impl Vm {
                     }
                     self.stack.pop();
                 }
-                OpCode::List => {
+                op::List => {
                     let n = read_byte!() as usize;
                     save_ip!();
                     let values: Vec<Value> = (0..n).rev().map(|d| peek!(d)).collect();
@@ -484,7 +474,7 @@ impl Vm {
                     self.stack.truncate(self.stack.len() - n);
                     self.stack.push(list.value());
                 }
-                OpCode::ListAppend => {
+                op::ListAppend => {
                     let n = read_byte!() as usize;
                     save_ip!();
                     let Some(list) = peek!(n).as_obj().and_then(|o| o.downcast::<ListObj>()) else {
@@ -496,7 +486,7 @@ impl Vm {
                     }
                     self.stack.truncate(self.stack.len() - n);
                 }
-                OpCode::GetIndex => {
+                op::GetIndex => {
                     let index = peek!(0);
                     let target = peek!(1);
                     let v = match target.obj_kind() {
@@ -523,7 +513,7 @@ impl Vm {
                     self.stack.pop();
                     self.stack.set_top(0, v);
                 }
-                OpCode::SetIndex => {
+                op::SetIndex => {
                     let v = peek!(0);
                     let index = peek!(1);
                     let target = peek!(2);
@@ -549,13 +539,13 @@ impl Vm {
                     self.stack.truncate(self.stack.len() - 3);
                     self.stack.push(v);
                 }
-                OpCode::Spawn => {
+                op::Spawn => {
                     let argc = read_byte!() as usize;
                     save_ip!();
                     self.check_spawn(peek!(argc), argc)?;
                     self.spawn(argc)?;
                 }
-                OpCode::SpawnInvoke => {
+                op::SpawnInvoke => {
                     let name = read_string!();
                     let argc = read_byte!() as usize;
                     save_ip!();
@@ -563,7 +553,7 @@ impl Vm {
                     self.check_spawn(peek!(argc), argc)?;
                     self.spawn(argc)?;
                 }
-                OpCode::SpawnSuperInvoke => {
+                op::SpawnSuperInvoke => {
                     let name = read_string!();
                     let argc = read_byte!() as usize;
                     let superclass = pop!();
@@ -576,7 +566,7 @@ impl Vm {
                     self.check_spawn(peek!(argc), argc)?;
                     self.spawn(argc)?;
                 }
-                OpCode::Method => {
+                op::Method => {
                     let name = read_string!();
                     let method = peek!(0);
                     let Some(class) = peek!(1).as_obj().and_then(|o| o.downcast::<ClassObj>())
@@ -589,6 +579,7 @@ impl Vm {
                     methods.set(name, method);
                     self.stack.pop();
                 }
+                _ => throw!(format!("Corrupt bytecode: unknown opcode {op}.")),
             }
         }
     }

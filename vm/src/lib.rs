@@ -17,6 +17,7 @@
 mod channel;
 mod collections;
 mod error;
+mod finalizer;
 mod frame;
 mod hash;
 mod intern;

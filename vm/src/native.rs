@@ -44,6 +44,16 @@ impl NativeCtx<'_> {
         self.vm.heap.set_gc_percent(percent)
     }
 
+    /// `setFinalizer(obj, fn)` (LANGUAGE.md §6), with its errors.
+    pub fn set_finalizer(&mut self, obj: Value, f: Value) -> Result<(), String> {
+        self.vm.set_finalizer(obj, f)
+    }
+
+    /// Finalizers that have run (returned or failed).
+    pub fn finalizers_run(&self) -> u64 {
+        self.vm.finalizers_run
+    }
+
     /// A Lox string value (interned). May collect: the arguments stay rooted.
     pub fn string(&mut self, bytes: &[u8]) -> Result<Value, String> {
         self.vm

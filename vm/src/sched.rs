@@ -45,6 +45,9 @@ pub struct Scheduler {
     sleepers: Vec<Gc<CoroutineObj>>,
     next_id: u64,
     pub(crate) park: Option<Park>,
+    /// A deadlock rescue (collect, run finalizers) happened since a
+    /// coroutine other than the finalizer's last ran.
+    rescued: bool,
 }
 
 impl Scheduler {
@@ -54,6 +57,11 @@ impl Scheduler {
 
     pub fn has_runnable(&self) -> bool {
         !self.run_queue.is_empty()
+    }
+
+    /// The finalizer coroutine runs before anything else queued.
+    pub fn run_queue_push_front(&mut self, c: Gc<CoroutineObj>) {
+        self.run_queue.push_front(c);
     }
 }
 
@@ -72,6 +80,9 @@ impl Vm {
 
     /// Makes `c` the running coroutine: the views now show its stacks.
     fn load(&mut self, c: Gc<CoroutineObj>) {
+        if Some(c) != self.fin_co {
+            self.sched.rescued = false;
+        }
         self.stack = match c.stack() {
             Some(s) => Stack::view(s, c.sp()),
             None => Stack::empty(),
@@ -260,12 +271,16 @@ impl Vm {
     /// Loads the next runnable coroutine, starting it if it is fresh.
     fn switch_to_next(&mut self) -> Result<(), RuntimeError> {
         loop {
+            self.fin_wake_check();
             self.wake_sleepers(false);
             if let Some(next) = self.sched.run_queue.pop_front() {
                 self.load(next);
                 if next.fail_on_resume() {
                     next.set_fail_on_resume(false);
                     return Err(self.error("Send on closed channel."));
+                }
+                if Some(next) == self.fin_co && next.frame_count() == 0 {
+                    return self.fin_step();
                 }
                 if next.frame_count() == 0 && next.sp() > 0 {
                     return self.start_fresh();
@@ -276,9 +291,18 @@ impl Vm {
                 self.wake_sleepers(true);
                 continue;
             }
-            // Nothing can run: collect (finalizers that become ready would
-            // run here), then report the deadlock at main's blocked call.
-            self.collect(true);
+            // Nothing can run: collect, and run the finalizers that become
+            // ready (they may unblock someone); the finalizer coroutine
+            // itself never counts as able to run. Then report the deadlock
+            // at main's blocked call.
+            if !self.sched.rescued {
+                self.sched.rescued = true;
+                self.collect(true);
+                self.fin_wake_check();
+                if !self.sched.run_queue.is_empty() {
+                    continue;
+                }
+            }
             if self.sched.run_queue.is_empty() {
                 if let Some(main) = self.main {
                     self.load(main);

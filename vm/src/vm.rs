@@ -23,6 +23,10 @@ use crate::value::Value;
 #[derive(Clone, Debug, Default)]
 pub struct VmOptions {
     pub gc: GcConfig,
+    /// `--max-heap`: a heap that cannot stay under this many bytes of
+    /// objects after a full collection is the runtime error `Out of
+    /// memory.` (LANGUAGE.md §6).
+    pub max_heap: Option<usize>,
 }
 
 pub struct Vm {
@@ -36,6 +40,11 @@ pub struct Vm {
     pub(crate) current: Option<Gc<CoroutineObj>>,
     pub(crate) main: Option<Gc<CoroutineObj>>,
     pub(crate) sched: Scheduler,
+    /// The finalizer coroutine, once `setFinalizer` was first called; and
+    /// whether it is parked waiting for `fingwake` (FINQ_WAKE).
+    pub(crate) fin_co: Option<Gc<CoroutineObj>>,
+    pub(crate) fin_parked: bool,
+    pub(crate) finalizers_run: u64,
     /// Boxed so `globals_loc` stays valid when the `Vm` moves.
     globals: Box<Table>,
     /// Native methods of lists and maps, by `MethodReceiver`.
@@ -49,6 +58,7 @@ pub struct Vm {
     pub(crate) init_string: Gc<StringObj>,
     pub(crate) out: Box<dyn Write>,
     pub(crate) started: Instant,
+    max_heap: Option<usize>,
 }
 
 impl Vm {
@@ -72,6 +82,9 @@ impl Vm {
             current: None,
             main: None,
             sched: Scheduler::default(),
+            fin_co: None,
+            fin_parked: false,
+            finalizers_run: 0,
             globals: Box::new(Table::new()),
             methods: std::array::from_fn(|_| Box::new(Table::new())),
             strings,
@@ -80,6 +93,7 @@ impl Vm {
             init_string,
             out,
             started: Instant::now(),
+            max_heap: options.max_heap,
         }
     }
 
@@ -116,7 +130,7 @@ impl Vm {
             ip: 0,
             base: 0,
         });
-        let r = pushed.and_then(|()| self.run());
+        let r = pushed.and_then(|()| self.run_catching_finalizer_errors());
         // The program ends with the main script: other coroutines are
         // abandoned (LANGUAGE.md §5), and an error leaves nothing running.
         self.reset();
@@ -152,6 +166,14 @@ impl Vm {
         if self.heap.should_collect() {
             self.collect(false);
         }
+        if let Some(limit) = self.max_heap {
+            if self.heap.heap_alloc().saturating_add(size as u64) > limit as u64 {
+                self.collect(true);
+                if self.heap.heap_alloc().saturating_add(size as u64) > limit as u64 {
+                    return Err(self.error("Out of memory."));
+                }
+            }
+        }
         object::alloc(&mut self.heap, size).map_err(|_| self.error("Out of memory."))
     }
 
@@ -163,6 +185,7 @@ impl Vm {
             coroutines: self.sched.all(),
             current: self.current,
             main: self.main,
+            finalizer: self.fin_co,
             cycle: self.heap.stats().num_gc + 1,
             globals: TableLoc::of_boxed(&mut self.globals),
             method_tables: {
@@ -410,5 +433,32 @@ impl Vm {
         let mut out = Vec::new();
         crate::print::format_value(&mut out, v);
         Some(out)
+    }
+}
+
+impl Vm {
+    /// Runs until the main script ends; an error in the finalizer
+    /// coroutine is reported and the coroutine goes on (LANGUAGE.md §6),
+    /// any other error ends the program.
+    fn run_catching_finalizer_errors(&mut self) -> Result<(), RuntimeError> {
+        loop {
+            let mut r = self.run();
+            while let Err(e) = &r {
+                if !self.is_finalizer_running() {
+                    break;
+                }
+                let e = e.clone();
+                r = self.fin_recover(&e);
+            }
+            match r {
+                // Only the main script's end stops the loop.
+                Ok(()) if !self.frames.is_empty() => continue,
+                r => return r,
+            }
+        }
+    }
+
+    pub fn finalizers_run(&self) -> u64 {
+        self.finalizers_run
     }
 }

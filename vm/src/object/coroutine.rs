@@ -114,18 +114,29 @@ impl Gc<FrameSlabObj> {
 /// value under it. Debug builds assert each access.
 pub struct Stack {
     slab: Option<Gc<StackSlabObj>>,
+    /// The slab's first value and capacity, cached: the hot loop pushes
+    /// and pops through them without looking at the slab header.
+    base: *mut Value,
+    cap: usize,
     sp: usize,
 }
 
 impl Stack {
     pub const fn empty() -> Stack {
-        Stack { slab: None, sp: 0 }
+        Stack {
+            slab: None,
+            base: std::ptr::NonNull::dangling().as_ptr(),
+            cap: 0,
+            sp: 0,
+        }
     }
 
     pub fn view(slab: Gc<StackSlabObj>, sp: usize) -> Stack {
         assert!(sp <= slab.capacity, "stack view past capacity");
         Stack {
             slab: Some(slab),
+            base: slab.base(),
+            cap: slab.capacity,
             sp,
         }
     }
@@ -136,15 +147,12 @@ impl Stack {
 
     #[inline(always)]
     fn base(&self) -> *mut Value {
-        match self.slab {
-            Some(s) => s.base(),
-            None => std::ptr::NonNull::dangling().as_ptr(),
-        }
+        self.base
     }
 
     #[inline(always)]
     fn capacity(&self) -> usize {
-        self.slab.map_or(0, |s| s.capacity)
+        self.cap
     }
 
     #[inline(always)]
@@ -169,6 +177,8 @@ impl Stack {
             unsafe { std::ptr::copy_nonoverlapping(old.base(), bigger.base(), self.sp) };
         }
         self.slab = Some(bigger);
+        self.base = bigger.base();
+        self.cap = bigger.capacity;
     }
 
     #[inline(always)]

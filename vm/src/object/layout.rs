@@ -115,6 +115,60 @@ impl Fresh {
     }
 }
 
+/// The interpreter's read position in a function's verified code: a raw
+/// pointer, as clox's `frame->ip`, saved as an offset in the frame.
+#[derive(Clone, Copy)]
+pub struct Ip {
+    ptr: *const u8,
+}
+
+impl Ip {
+    #[inline(always)]
+    pub fn new(code: Gc<BytesObj>, offset: usize) -> Ip {
+        debug_assert!(offset <= code.len);
+        // SAFETY: ROOTED (the frame's closure keeps `code` alive);
+        // `offset <= len` (a saved ip, or 0), so the pointer is within the
+        // block or one past its bytes.
+        let start = unsafe { (code.raw() as *const u8).add(size_of::<BytesObj>()) };
+        Ip {
+            // SAFETY: as above.
+            ptr: unsafe { start.add(offset) },
+        }
+    }
+
+    /// The next code byte.
+    #[inline(always)]
+    pub fn next(&mut self) -> u8 {
+        // SAFETY: VERIFIED: the interpreter reads only instruction and
+        // operand bytes the verifier found inside this function's code, so
+        // `ptr` points at one of them.
+        unsafe {
+            let b = *self.ptr;
+            self.ptr = self.ptr.add(1);
+            b
+        }
+    }
+
+    /// A forward jump (VERIFIED: the target is inside the code).
+    #[inline(always)]
+    pub fn forward(&mut self, n: usize) {
+        self.ptr = self.ptr.wrapping_add(n);
+    }
+
+    /// A backward jump (VERIFIED: the target is inside the code).
+    #[inline(always)]
+    pub fn back(&mut self, n: usize) {
+        self.ptr = self.ptr.wrapping_sub(n);
+    }
+
+    /// The offset in `code` (the function it reads) saved in the frame.
+    #[inline(always)]
+    pub fn offset(self, code: Gc<BytesObj>) -> usize {
+        let start = code.raw() as usize + size_of::<BytesObj>();
+        (self.ptr as usize).wrapping_sub(start)
+    }
+}
+
 impl Gc<BytesObj> {
     #[inline(always)]
     pub fn len(self) -> usize {

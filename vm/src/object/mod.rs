@@ -221,6 +221,25 @@ impl<T: HeapObject> Gc<T> {
     }
 }
 
+impl Gc<StringObj> {
+    /// The string a verified name operand holds.
+    #[inline(always)]
+    pub fn verified_string(v: Value) -> Gc<StringObj> {
+        debug_assert!(
+            v.is_kind(ObjKind::String),
+            "VERIFIED: not a string constant"
+        );
+        let addr = (v.bits() & 0x0000_ffff_ffff_ffff) as usize;
+        Gc {
+            // SAFETY: VERIFIED (verify.rs): every name operand of verified
+            // code indexes a string constant, so `v` is an object value
+            // whose low 48 bits are a live string's non-null address.
+            ptr: unsafe { NonNull::new_unchecked(addr as *mut StringObj) },
+            _t: PhantomData,
+        }
+    }
+}
+
 impl<T> std::ops::Deref for Gc<T> {
     type Target = T;
     #[inline(always)]

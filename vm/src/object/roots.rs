@@ -12,6 +12,7 @@ pub struct Roots<'a> {
     pub coroutines: &'a [Gc<CoroutineObj>],
     pub current: Option<Gc<CoroutineObj>>,
     pub main: Option<Gc<CoroutineObj>>,
+    pub finalizer: Option<Gc<CoroutineObj>>,
     /// The number this collection will have (`numGC` after it).
     pub cycle: u64,
     pub globals: TableLoc,
@@ -42,6 +43,7 @@ unsafe impl Embedder for Roots<'_> {
             .iter()
             .chain(&self.current)
             .chain(&self.main)
+            .chain(&self.finalizer)
         {
             m.mark(c.as_ref().ptr());
         }
@@ -95,6 +97,7 @@ unsafe impl Embedder for Roots<'_> {
                 .iter()
                 .chain(&self.current)
                 .chain(&self.main)
+                .chain(&self.finalizer)
             {
                 if c.scan_gen() != self.cycle || !marks.is_marked(c.as_ref().ptr()) {
                     scan_once_violation(*c, "not scanned in this cycle");
