@@ -68,14 +68,27 @@ macro_rules! opcodes {
             $( $(#[$doc])* $variant, )*
         }
 
+        /// The byte of each opcode, as constants to match on (the VM's
+        /// dispatch matches bytes directly: one jump table).
+        #[allow(non_upper_case_globals)]
+        pub mod opcode_bytes {
+            use super::OpCode;
+            $( pub const $variant: u8 = OpCode::$variant as u8; )*
+        }
+
         impl OpCode {
             /// Every opcode, indexed by its byte value.
             pub const ALL: &'static [OpCode] = &[$( OpCode::$variant, )*];
 
-            /// Decodes a byte, or `None` if no opcode has that number.
-            #[inline]
+            /// Decodes a byte, or `None` if no opcode has that number. A
+            /// `match` on constants (not a table lookup), so the VM's
+            /// dispatch `match` on the result compiles to one jump table.
+            #[inline(always)]
             pub fn from_u8(byte: u8) -> Option<OpCode> {
-                OpCode::ALL.get(usize::from(byte)).copied()
+                match byte {
+                    $( opcode_bytes::$variant => Some(OpCode::$variant), )*
+                    _ => None,
+                }
             }
 
             /// The clox name, e.g. `"OP_CONSTANT"`.

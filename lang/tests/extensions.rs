@@ -4,7 +4,10 @@
 mod common;
 
 use common::on_compile_stack;
-use lang::{compile, disassemble, Constant, OpCode, Operands, Proto, StackEffect, MAX_NESTING};
+use lang::{
+    compile, disassemble, Constant, OpCode, Operands, Proto, StackEffect, MAX_EXPR_NESTING,
+    MAX_NESTING,
+};
 
 fn ok(source: &str) -> Proto {
     match compile(source.as_bytes()) {
@@ -933,10 +936,11 @@ fn nested_spawns(n: usize) -> String {
 #[test]
 fn extension_nesting_just_below_the_limit_compiles() {
     let n = MAX_NESTING - 2;
+    let e = MAX_EXPR_NESTING - 2;
     for src in [
-        nested_lists(n),
-        nested_indexes(n),
-        nested_spawns(n / 2),
+        nested_lists(e),
+        nested_indexes(e),
+        nested_spawns(e / 2),
         // Each level takes two statement levels (the statement and the
         // function body).
         nested_fun_statements(n / 2),
@@ -950,9 +954,10 @@ fn extension_nesting_just_below_the_limit_compiles() {
 #[test]
 fn extension_nesting_above_the_limit_is_an_error() {
     let n = MAX_NESTING + 10;
-    assert_nesting_error(nested_lists(n), "[");
-    assert_nesting_error(nested_indexes(n), "a");
-    assert_nesting_error(nested_spawns(n), "spawn");
+    let e = MAX_EXPR_NESTING + 10;
+    assert_nesting_error(nested_lists(e), "[");
+    assert_nesting_error(nested_indexes(e), "a");
+    assert_nesting_error(nested_spawns(e), "spawn");
     assert_nesting_error(nested_fun_statements(n), "(");
     assert_nesting_error(nested_fun_expressions(n), "(");
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::on_compile_stack;
-use lang::{compile, ErrorAt, MAX_NESTING};
+use lang::{compile, ErrorAt, MAX_EXPR_NESTING, MAX_NESTING};
 
 fn nesting_error_at(source: Vec<u8>) -> Vec<lang::CompileError> {
     on_compile_stack(move || compile(&source).err().unwrap_or_default())
@@ -45,9 +45,10 @@ fn assert_single_nesting_error(source: Vec<u8>, lexeme: &[u8]) {
 #[test]
 fn nesting_just_below_the_limit_compiles() {
     let n = MAX_NESTING - 1;
-    assert!(compiles(parens(n)));
+    let e = MAX_EXPR_NESTING - 1;
+    assert!(compiles(parens(e)));
     assert!(compiles(blocks(n)));
-    assert!(compiles(unary(n)));
+    assert!(compiles(unary(e)));
     // So much nested code cannot compile: clox's jump limit applies.
     // It must fail on that limit, not on nesting or the stack.
     let errors = nesting_error_at(ifs(n));
@@ -56,18 +57,19 @@ fn nesting_just_below_the_limit_compiles() {
         .all(|e| e.message() == "Too much code to jump over."));
     assert!(!errors.is_empty());
     assert!(compiles(funs(n)));
-    assert!(compiles(calls(n)));
+    assert!(compiles(calls(e)));
 }
 
 #[test]
 fn nesting_above_the_limit_is_an_error() {
     let n = MAX_NESTING + 10;
-    assert_single_nesting_error(parens(n), b"(");
+    let e = MAX_EXPR_NESTING + 10;
+    assert_single_nesting_error(parens(e), b"(");
     assert_single_nesting_error(blocks(n), b"{");
-    assert_single_nesting_error(unary(n), b"-");
+    assert_single_nesting_error(unary(e), b"-");
     assert_single_nesting_error(ifs(n), b"if");
     assert_single_nesting_error(funs(n), b"(");
-    assert_single_nesting_error(calls(n), b"f");
+    assert_single_nesting_error(calls(e), b"f");
 }
 
 #[test]
@@ -75,8 +77,9 @@ fn both_limits_at_once_fit_the_stack() {
     // Statement and expression nesting are counted separately, so the
     // deepest legal program nests functions, then an expression.
     let n = MAX_NESTING - 1;
+    let e = MAX_EXPR_NESTING - 1;
     let mut src = "fun f() { { ".repeat(n / 2);
-    src.push_str(&format!("print {}1{};", "(".repeat(n), ")".repeat(n)));
+    src.push_str(&format!("print {}1{};", "(".repeat(e), ")".repeat(e)));
     src.push_str(&"} }".repeat(n / 2));
     assert!(compiles(src.into_bytes()));
 }
@@ -84,7 +87,7 @@ fn both_limits_at_once_fit_the_stack() {
 #[test]
 fn nesting_error_keeps_earlier_errors_and_stops() {
     let mut src = b"print ;\nvar x = ".to_vec();
-    src.extend(std::iter::repeat_n(b'(', MAX_NESTING + 10));
+    src.extend(std::iter::repeat_n(b'(', MAX_EXPR_NESTING + 10));
     src.extend_from_slice(b"1;\nprint ;\n");
     let errors = nesting_error_at(src);
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
