@@ -28,7 +28,11 @@
 //!    one gctrace line.
 //! 5. **Sweep.** Wake the background sweeper (or, without
 //!    `concurrent_sweep`, leave spans to lazy sweeping by the allocator);
-//!    with `full`, the mutator finishes the sweep before returning.
+//!    with `full`, the mutator finishes the sweep before returning. While
+//!    the background sweeper has not drained the snapshot, the allocator
+//!    sweeps only a few partial spans lazily and otherwise takes pages from
+//!    the page heap, within a per-cycle growth allowance
+//!    (`mcentral::cache_span`).
 //!    Whoever sweeps a span first queues (and keeps alive) each unmarked
 //!    object with a finalizer special, setting `fingwake` (`finalizer.rs`).
 //!
@@ -44,7 +48,7 @@
 //! | `SPAN_ACCOUNTING` | after sweeping, bitmaps, `alloc_count`, mcentral lists and `heap_alloc`/`heap_objects` agree; marks are a subset of allocations | — | `verify::check_span_accounting` at sweep termination and after `collect(full)` (verify); `sweep_bits` | `tests::checks::span_accounting_detects_miscount`; every verify-mode test in `tests/graphs.rs` |
 //! | `SPAN_STATE` | span state changes only along `Dead <-> InUse` | — | `MSpan::transition` | every span alloc/free |
 //! | `LOCK_RANK` | locks are taken in increasing rank (debug builds) | — | `sync::Mutex::lock` | `tests::checks::lock_rank_detects_inversion` |
-//! | `SCAN_ONCE` | reserved for the VM: each coroutine stack is scanned exactly once per cycle | 003 | (vm) | (vm) |
+//! | `SCAN_ONCE` | each unfinished coroutine's stack is scanned exactly once per cycle, by whoever wins its `_Gscan`-style claim | 003 (the collector and the goroutine raced on a plain `gcworkdone` flag: stacks scanned twice or not at all) | `stackscan::ScanState::try_claim` (one CAS per coroutine per cycle; throws on a cycle going backwards); the VM's `trace` aborts on a failed claim for a stack already scanned, and verify mode on a coroutine not `scanned_in` the cycle (`vm/src/object/roots.rs`) | `stackscan::tests`; loom `loom_stackscan_collector_vs_safepoint`, `loom_stackscan_seed_003_check_then_set`; `tests/seed_003.rs` (both halves, via `LOAM_SEED_BUG`) |
 //! | `FINQ_WAKE` | whoever queues a finalizer (background sweeper, lazy sweep, full sweep) sets `fingwake` under the queue lock; the scheduler readies the parked coroutine on `fingwait && fingwake`; waking is never tied to the background sweeper finishing | 000 (the finalizer goroutine was woken only when `bgsweep` finished, so finalizers queued later by lazy sweeping waited forever) | `Finq::queue` sets `fingwake` in the push's critical section; in verify mode `fin_park`/`fin_should_wake` throw if the coroutine is parked with a non-empty queue and no `fingwake` (`finalizer::check_wake`) | `tests::seeds::seed_000_finq_wake_lazy_sweep`; `tests/finalizers.rs::fin_park_then_wake_in_every_mode`; loom `loom_finq_no_lost_wakeup`, `loom_finq_seed_000_lost_wakeup`, `loom_finq_seed_000_named_check` |
 //! | `SPECIALS_KEEP_ALIVE` | an object with a finalizer special is never freed: the sweep marks and queues it before the bitmaps turn over, so a span returned to the page heap has no specials | — | `finalizer::check_no_specials` in `MHeap::free_span` | `tests::checks::specials_keep_alive_detects_freed_finalizable_object`; `tests/finalizers.rs` (all modes, large objects) |
 //!
@@ -114,6 +118,7 @@ mod pacer;
 mod pausehist;
 mod profile;
 pub mod sizeclasses;
+pub mod stackscan;
 mod sweep;
 pub(crate) mod sync;
 mod trace;
@@ -321,6 +326,10 @@ pub(crate) struct HeapShared {
     /// Changed by the mutator and by sweepers; read by the STW marker after
     /// sweep termination has waited for every sweeper.
     pub(crate) nspecials: StdAtomicUsize,
+    /// A background sweeper runs (`GcConfig::concurrent_sweep`): while it
+    /// has not drained the snapshot, `cache_span` sweeps only a few spans
+    /// lazily before taking fresh pages.
+    pub(crate) concurrent_sweep: bool,
 }
 
 impl HeapShared {
@@ -334,6 +343,7 @@ impl HeapShared {
             trace: None,
             finq: Finq::new(),
             nspecials: StdAtomicUsize::new(0),
+            concurrent_sweep: false,
         }
     }
 }
@@ -396,6 +406,7 @@ impl Heap {
         if tracer.is_some() {
             hs.trace = Some(SharedTrace::new(clock));
         }
+        hs.concurrent_sweep = config.concurrent_sweep;
         let shared = Arc::new(hs);
         let bg = config
             .concurrent_sweep
@@ -670,6 +681,11 @@ impl Heap {
         // 4. Mark termination.
         let pages_to_sweep = shared.mheap.pages_in_use() as u64;
         shared.sweep.start_cycle(snapshot_len);
+        self.mcache.fresh_pages = if self.config.concurrent_sweep {
+            pages_to_sweep as usize / mcentral::FRESH_PAGES_DIV
+        } else {
+            0
+        };
         self.pacer.mark_done(
             live,
             self.alloc_bytes,

@@ -13,12 +13,17 @@ use crate::{AllocError, HeapShared};
 pub(crate) struct MCache {
     /// Current span per class (index 0, large, is unused).
     pub(crate) alloc: [Option<SpanPtr>; NUM_SIZE_CLASSES],
+    /// Pages `cache_span` may still take from the page heap this cycle
+    /// instead of lazily sweeping full spans while the background sweeper
+    /// is running (set at mark termination).
+    pub(crate) fresh_pages: usize,
 }
 
 impl MCache {
     pub(crate) fn new() -> MCache {
         MCache {
             alloc: [None; NUM_SIZE_CLASSES],
+            fresh_pages: 0,
         }
     }
 
@@ -34,7 +39,7 @@ impl MCache {
         if let Some(old) = self.alloc[class].take() {
             central.uncache_span(old, sg);
         }
-        let s = central.cache_span(heap, sg)?;
+        let s = central.cache_span(heap, sg, &mut self.fresh_pages)?;
         self.alloc[class] = Some(s);
         Ok(s)
     }

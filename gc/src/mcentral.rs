@@ -12,15 +12,27 @@
 //! by this mcentral's lock.
 
 use crate::mspan::{ListId, MSpan, SpanPtr};
-use crate::sizeclasses::class_info;
+use crate::sizeclasses::{class_info, PAGE_SIZE};
 use crate::sweep::{try_acquire, ActiveSweeper, SweepMode, Sweeper};
 use crate::sync::{assert_held, LockRank, Mutex};
 use crate::{AllocError, HeapShared};
 use core::ptr::{self, NonNull};
+use std::sync::atomic::Ordering as StdOrdering;
 
 /// Spans `cache_span` may look at on the unswept lists before it takes
 /// fresh pages (Go's `spanBudget`).
 const SPAN_BUDGET: usize = 100;
+
+/// The same while the background sweeper is working through the snapshot
+/// and the cycle's fresh-page allowance lasts (`cache_span`): only on
+/// `Partial(unswept)`.
+const SPAN_BUDGET_BG: usize = 8;
+
+/// The fresh-page allowance of a cycle: the heap may grow by about
+/// `pages in use at mark termination / FRESH_PAGES_DIV` pages (6.25 %, plus
+/// at most one growth step) while
+/// `cache_span` leaves the full unswept spans to the background sweeper.
+pub(crate) const FRESH_PAGES_DIV: usize = 16;
 
 #[inline]
 pub(crate) fn swept_idx(sg: u32) -> u8 {
@@ -212,58 +224,108 @@ impl MCentral {
 
     /// A swept span of this class with at least one free slot, for the
     /// mcache (Go's `cacheSpan`): a partial swept span; else sweep unswept
-    /// spans of this class (within `SPAN_BUDGET`) until one has room; else
-    /// fresh pages from the heap. The returned span is on no list and owned
-    /// by the mutator.
-    pub(crate) fn cache_span(&self, heap: &HeapShared, sg: u32) -> Result<SpanPtr, AllocError> {
+    /// spans of this class (within `SPAN_BUDGET`), partial ones first, until
+    /// one has room; else fresh pages from the heap. The returned span is on
+    /// no list and owned by the mutator.
+    ///
+    /// While the background sweeper has not drained the snapshot and the
+    /// cycle's `fresh_pages` allowance lasts, the lazy sweep is cut short:
+    /// at most `SPAN_BUDGET_BG` spans of `Partial(unswept)` (they had room
+    /// at their last sweep), never `Full(unswept)`, then pages from the
+    /// page heap; pages it has to commit for that are deducted from the
+    /// allowance. Right after mark termination the full unswept spans are
+    /// mostly survivors (a long-lived structure, the one under
+    /// construction), listed most recent first, that come out of the sweep
+    /// still full: sweeping 100 of them here per refill only raced the
+    /// background sweeper, which reaches them a moment later and frees the
+    /// dead spans whose pages `alloc_span` then reuses (issue #4, bench/GC.md).
+    /// The allowance (`FRESH_PAGES_DIV`, set at mark termination) bounds the
+    /// heap growth this can cause, e.g. when the background thread gets no
+    /// CPU; once spent, the full budget applies again. Go needs no such
+    /// rule: its proportional sweep and GOMAXPROCS background sweepers keep
+    /// ahead of allocation.
+    pub(crate) fn cache_span(
+        &self,
+        heap: &HeapShared,
+        sg: u32,
+        fresh_pages: &mut usize,
+    ) -> Result<SpanPtr, AllocError> {
         let sw = swept_idx(sg);
         let us = unswept_idx(sg);
         if let Some(s) = self.lock.lock().pop(ListId::Partial(sw)) {
             return Ok(s);
         }
+        let npages = class_info(self.spanclass).npages as usize;
+        let defer_to_bg = heap.concurrent_sweep && *fresh_pages > 0 && !heap.sweep.drained();
+        if defer_to_bg {
+            let mut small = SPAN_BUDGET_BG;
+            if let Some(s) = self.sweep_for_room(heap, sg, ListId::Partial(us), &mut small) {
+                return Ok(s);
+            }
+            // Only the mutator commits pages: the growth is ours.
+            let before = heap.mheap.sys_bytes.load(StdOrdering::Relaxed);
+            let span = heap.mheap.alloc_span(npages, self.spanclass, sg);
+            let grown = heap.mheap.sys_bytes.load(StdOrdering::Relaxed) - before;
+            *fresh_pages = fresh_pages.saturating_sub(grown as usize / PAGE_SIZE);
+            return span;
+        }
         let mut budget = SPAN_BUDGET;
         for list in [ListId::Partial(us), ListId::Full(us)] {
-            while budget > 0 {
-                // Raised before claiming, lowered after publishing.
-                let active = ActiveSweeper::enter(&heap.sweep);
-                let claimed = {
-                    let mut l = self.lock.lock();
-                    let mut cur = l.first(list);
-                    let mut found = None;
-                    while budget > 0 {
-                        // SAFETY: list entries are live span structs.
-                        let Some(s) = (unsafe { cur.as_ref() }) else {
-                            break;
-                        };
-                        budget -= 1;
-                        // A span at sg-1 is being swept by the background
-                        // sweeper, which will move it: skip it.
-                        if let Some(locked) = try_acquire(s, sg, &heap.sweep) {
-                            l.remove_if_listed(s);
-                            found = Some(locked);
-                            break;
-                        }
-                        cur = l.next(s);
-                    }
-                    found
-                };
-                let Some(locked) = claimed else {
-                    break;
-                };
-                let span = NonNull::from(locked.span());
-                locked.sweep_span(heap, SweepMode::Preserve, Sweeper::Lazy);
-                drop(active);
-                // SAFETY: the span was taken off the lists before the sweep,
-                // and the preserving sweep left it to us: the mutator owns it.
-                let has_free = unsafe { span.as_ref().with_data(|d| d.alloc_count < d.nelems) };
-                if has_free {
-                    return Ok(span);
-                }
-                self.lock.lock().push(ListId::Full(sw), span);
+            if let Some(s) = self.sweep_for_room(heap, sg, list, &mut budget) {
+                return Ok(s);
             }
         }
-        let ci = class_info(self.spanclass);
-        heap.mheap
-            .alloc_span(ci.npages as usize, self.spanclass, sg)
+        heap.mheap.alloc_span(npages, self.spanclass, sg)
+    }
+
+    /// Sweep spans of the unswept list `list` (at most `budget`, counting
+    /// spans skipped as being swept by another sweeper) until one has a
+    /// free slot, and return it off the lists; full ones go to
+    /// `Full(swept)`.
+    fn sweep_for_room(
+        &self,
+        heap: &HeapShared,
+        sg: u32,
+        list: ListId,
+        budget: &mut usize,
+    ) -> Option<SpanPtr> {
+        let sw = swept_idx(sg);
+        while *budget > 0 {
+            // Raised before claiming, lowered after publishing.
+            let active = ActiveSweeper::enter(&heap.sweep);
+            let claimed = {
+                let mut l = self.lock.lock();
+                let mut cur = l.first(list);
+                let mut found = None;
+                while *budget > 0 {
+                    // SAFETY: list entries are live span structs.
+                    let Some(s) = (unsafe { cur.as_ref() }) else {
+                        break;
+                    };
+                    *budget -= 1;
+                    // A span at sg-1 is being swept by the background
+                    // sweeper, which will move it: skip it.
+                    if let Some(locked) = try_acquire(s, sg, &heap.sweep) {
+                        l.remove_if_listed(s);
+                        found = Some(locked);
+                        break;
+                    }
+                    cur = l.next(s);
+                }
+                found
+            };
+            let locked = claimed?;
+            let span = NonNull::from(locked.span());
+            locked.sweep_span(heap, SweepMode::Preserve, Sweeper::Lazy);
+            drop(active);
+            // SAFETY: the span was taken off the lists before the sweep,
+            // and the preserving sweep left it to us: the mutator owns it.
+            let has_free = unsafe { span.as_ref().with_data(|d| d.alloc_count < d.nelems) };
+            if has_free {
+                return Some(span);
+            }
+            self.lock.lock().push(ListId::Full(sw), span);
+        }
+        None
     }
 }

@@ -15,6 +15,7 @@
 use super::{Fresh, Gc, Header, HeapObject, ListObj, ObjKind};
 use crate::frame::CallFrame;
 use crate::value::Value;
+use gc::stackscan::ScanState;
 use std::mem::size_of;
 use std::ptr::{addr_of, addr_of_mut};
 
@@ -362,8 +363,12 @@ pub enum CoState {
 pub struct CoroutineObj {
     header: Header,
     state: CoState,
-    /// The last collection cycle that scanned this coroutine (SCAN_ONCE).
-    scan_gen: u64,
+    /// The scan status word: the last collection cycle that scanned this
+    /// coroutine's stack and the "being scanned" bit (SCAN_ONCE; Go's
+    /// `_Gscan`, see `gc::stackscan`). Atomic because, in the concurrent
+    /// mark to come, the collector and the coroutine itself race to claim
+    /// it; accessed only by shared reference ([`Gc::scan_state`]).
+    scan: ScanState,
     stack: Option<Gc<StackSlabObj>>,
     sp: usize,
     frames: Option<Gc<FrameSlabObj>>,
@@ -398,7 +403,7 @@ impl Fresh {
         self.init(CoroutineObj {
             header: Header::new(ObjKind::Coroutine, 0),
             state: CoState::Fresh,
-            scan_gen: 0,
+            scan: ScanState::new(),
             stack: None,
             sp: 0,
             frames: None,
@@ -439,7 +444,6 @@ macro_rules! field_accessors {
 
 field_accessors! {
     state / set_state: CoState;
-    scan_gen / set_scan_gen: u64;
     stack / set_stack: Option<Gc<StackSlabObj>>;
     sp / set_sp: usize;
     frames / set_frames: Option<Gc<FrameSlabObj>>;
@@ -454,6 +458,18 @@ field_accessors! {
 }
 
 impl Gc<CoroutineObj> {
+    /// The scan status word (SCAN_ONCE): claim it before scanning the
+    /// stack. The reference lives as long as the caller keeps the
+    /// coroutine reachable (ROOTED).
+    pub fn scan_state<'a>(self) -> &'a ScanState {
+        // SAFETY: ROOTED, so the block is live for as long as the caller
+        // uses the reference; `scan` was written by `init_coroutine` (INIT)
+        // and is only ever accessed through this shared reference (an
+        // atomic: shared access from several parties is its purpose; no
+        // raw accessor writes over it).
+        unsafe { &*addr_of!((*self.raw()).scan) }
+    }
+
     /// Value slot `i` of this (not running) coroutine's stack.
     pub fn slot(self, i: usize) -> Value {
         match self.stack() {

@@ -77,13 +77,21 @@ unsafe impl Embedder for Roots<'_> {
         }
         if r.kind() == ObjKind::Coroutine {
             let c: Gc<CoroutineObj> = Gc::from_ref_unchecked(r);
-            if c.scan_gen() == self.cycle {
-                scan_once_violation(c, "scanned twice in one cycle");
-            }
             if crate::seeds::skip_stack_scan() {
                 return; // seed 003, re-introduced for its regression test
             }
-            c.set_scan_gen(self.cycle);
+            // Go's `_Gscan` protocol (`gc::stackscan`): only the winner of
+            // the claim scans. With the world stopped the marker is the
+            // only party, so any failed claim is a second scan.
+            let Some(claim) = c.scan_state().try_claim(self.cycle) else {
+                if c.scan_state().scanned_in(self.cycle) {
+                    scan_once_violation(c, "scanned twice in one cycle");
+                }
+                scan_once_violation(c, "claimed by another scanner (scanned twice)");
+            };
+            blacken(r, m);
+            claim.finish();
+            return;
         }
         blacken(r, m);
     }
@@ -99,7 +107,7 @@ unsafe impl Embedder for Roots<'_> {
                 .chain(&self.main)
                 .chain(&self.finalizer)
             {
-                if c.scan_gen() != self.cycle || !marks.is_marked(c.as_ref().ptr()) {
+                if !c.scan_state().scanned_in(self.cycle) || !marks.is_marked(c.as_ref().ptr()) {
                     scan_once_violation(*c, "not scanned in this cycle");
                 }
             }
@@ -112,11 +120,12 @@ unsafe impl Embedder for Roots<'_> {
 /// the invariant and the coroutine.
 fn scan_once_violation(c: Gc<CoroutineObj>, what: &str) -> ! {
     eprintln!(
-        "loam: fatal collector error: SCAN_ONCE: coroutine {} ({:?}, sp {}, {} frames) {}",
+        "loam: fatal collector error: SCAN_ONCE: coroutine {} ({:?}, sp {}, {} frames, last scanned in cycle {}) {}",
         c.id,
         c.state(),
         c.sp(),
         c.frame_count(),
+        c.scan_state().last_scanned(),
         what
     );
     std::process::abort();
