@@ -2,7 +2,8 @@
 //!
 //! Code Map entry: the CLI (clap), the REPL (rustyline) and error rendering.
 //! Exit codes are clox's: 65 compile error, 70 runtime error, 64 usage,
-//! 74 unreadable script.
+//! 74 unreadable script; and 130 when Ctrl-C stopped a script (the shell's
+//! code for SIGINT).
 
 #![forbid(unsafe_code)]
 
@@ -49,6 +50,26 @@ fn new_vm(gc: &gc::GcConfig, max_heap: Option<usize>, out: Box<dyn Write>) -> Vm
     let mut vm = Vm::new(options, out);
     stdlib::install(&mut vm);
     vm
+}
+
+/// Ctrl-C (issue #9): SIGINT only sets the VM's interrupt flag; the VM
+/// stops at its next safepoint with `InterpretError::Interrupted` (a script
+/// then exits 130 after flushing its output; the REPL goes back to the
+/// prompt). `ctrlc` runs this closure on its own thread, not in the signal
+/// handler, so exiting from it is safe: a second Ctrl-C while the first is
+/// still pending (the VM is stuck outside any safepoint, e.g. compiling)
+/// exits 130 at once, as the default SIGINT action would.
+fn install_interrupt_handler(vm: &Vm) {
+    let flag = vm.interrupt_flag();
+    let installed = ctrlc::set_handler(move || {
+        if flag.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    });
+    if let Err(e) = installed {
+        // Not fatal: Ctrl-C then just kills the process, as before.
+        eprintln!("loam: cannot handle Ctrl-C: {e}");
+    }
 }
 
 /// Every `GcStats` figure as (name, value): `--gc-summary` and the REPL's
@@ -149,6 +170,7 @@ fn run(cli: Cli) -> i32 {
         },
         (None, None) => {
             let mut vm = new_vm(&gc, cli.max_heap, Box::new(std::io::stdout()));
+            install_interrupt_handler(&vm);
             let code = repl::run(&mut vm);
             return finish(&mut vm, &cli, code);
         }
@@ -158,6 +180,7 @@ fn run(cli: Cli) -> i32 {
         std::io::stdout(),
     ));
     let mut vm = new_vm(&gc, cli.max_heap, out);
+    install_interrupt_handler(&vm);
     let start = vm.trace_now();
     let result = vm.interpret(&source);
     let _ = vm.output().flush();

@@ -17,6 +17,9 @@ pub fn report(err: &InterpretError) -> i32 {
         InterpretError::Runtime(rt) => {
             let _ = write!(e, "{rt}");
         }
+        // Ctrl-C in a script: silent, like a process killed by SIGINT; the
+        // exit code (130) says what happened. The REPL prints its own line.
+        InterpretError::Interrupted => {}
     }
     let _ = e.flush();
     err.exit_code()

@@ -35,7 +35,8 @@ braces or parentheses are open.
   :time CODE   run CODE (an expression or statements); report wall time,
                GC cycles and pauses during it
   :load FILE   run FILE in this session (its globals stay defined)
-  :quit        leave (or Ctrl-D); Ctrl-C clears the current input
+  :quit        leave (or Ctrl-D); Ctrl-C clears the current input or
+               stops a running evaluation (globals stay)
 ";
 
 /// The `:` commands, for the unknown-command hint.
@@ -143,6 +144,9 @@ enum Next {
 /// Runs `source` and echoes global `_` if `echo`; errors are reported and
 /// the session goes on. Refreshes the completion list.
 fn run_source(vm: &mut Vm, source: &[u8], echo: bool, globals: &RefCell<Vec<String>>) {
+    // A Ctrl-C that no evaluation consumed (pressed during a `:` command)
+    // must not stop this one.
+    vm.clear_interrupt();
     match vm.interpret(source) {
         Ok(()) => {
             if echo {
@@ -151,6 +155,12 @@ fn run_source(vm: &mut Vm, source: &[u8], echo: bool, globals: &RefCell<Vec<Stri
                     let _ = vm.output().write_all(b"\n");
                 }
             }
+        }
+        // Ctrl-C during the evaluation: the VM has reset its stacks as
+        // after a runtime error; globals persist. Back to the prompt.
+        Err(InterpretError::Interrupted) => {
+            let _ = vm.output().flush();
+            eprintln!("Interrupted.");
         }
         Err(e) => {
             crate::render::report(&e);

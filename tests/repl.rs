@@ -28,6 +28,18 @@ struct Term {
 
 impl Term {
     fn start() -> Term {
+        Term::spawn(false)
+    }
+
+    /// Like `start`, but loam leads a new session whose controlling
+    /// terminal is the pty (`setsid --ctty`), as in a real terminal: a
+    /// Ctrl-C typed while rustyline is not reading (an evaluation runs, the
+    /// terminal is in cooked mode) makes the line discipline send SIGINT.
+    fn start_with_ctty() -> Term {
+        Term::spawn(true)
+    }
+
+    fn spawn(ctty: bool) -> Term {
         let home = std::env::temp_dir().join(format!(
             "loam-repl-{}-{:?}",
             std::process::id(),
@@ -42,7 +54,16 @@ impl Term {
         };
         let pty = openpty(&size, None).expect("openpty");
         let fd = |f: &std::os::fd::OwnedFd| Stdio::from(f.try_clone().expect("dup pty"));
-        let child = Command::new(common::loam_bin())
+        // setsid does not fork here (the child is not a process-group
+        // leader), so the child is loam itself.
+        let mut cmd = if ctty {
+            let mut c = Command::new("setsid");
+            c.arg("--ctty").arg(common::loam_bin());
+            c
+        } else {
+            Command::new(common::loam_bin())
+        };
+        let child = cmd
             .stdin(fd(&pty.slave))
             .stdout(fd(&pty.slave))
             .stderr(fd(&pty.slave))
@@ -113,6 +134,23 @@ impl Term {
                     "waited for {needle:?}; the terminal shows after the last match:\n{}",
                     &self.screen[self.seen..]
                 ),
+            }
+        }
+    }
+
+    /// Like `expect`, but gives up after `wait` and says whether it saw
+    /// `needle`.
+    fn saw_within(&mut self, needle: &str, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(i) = self.screen[self.seen..].find(needle) {
+                self.seen += i + needle.len();
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(bytes) => self.screen.push_str(&strip(&bytes)),
+                Err(_) => return false,
             }
         }
     }
@@ -303,5 +341,37 @@ fn quit_command_ends_the_session() {
     t.line("var x = 1;");
     t.prompt();
     t.line(":quit");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn ctrl_c_stops_an_evaluation_and_keeps_globals() {
+    let mut t = Term::start_with_ctty();
+    t.expect(":help for help, Ctrl-D to exit.");
+    t.prompt();
+    t.line("var kept = 40;");
+    t.prompt();
+    t.line("while (true) {}");
+    // rustyline echoes the line and leaves raw mode before the loop runs; a
+    // Ctrl-C typed before that would reach rustyline as a key, so repeat it
+    // until the loop is stopped.
+    t.expect("while (true) {}\n");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        t.send("\x03");
+        if t.saw_within("Interrupted.\n", Duration::from_millis(500)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Ctrl-C did not stop the loop");
+    }
+    t.prompt();
+    t.line("print 1 + 1;");
+    t.expect_line("2");
+    t.prompt();
+    t.line("kept + 2");
+    t.expect_line("42");
+    t.prompt();
+    t.send("\x04");
     assert_eq!(t.wait_exit(), 0);
 }

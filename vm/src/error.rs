@@ -40,6 +40,9 @@ pub enum InterpretError {
     Compile(Vec<lang::CompileError>),
     /// Exit 70.
     Runtime(RuntimeError),
+    /// Stopped by [`crate::Vm::interrupt_flag`] (Ctrl-C): exit 130, the
+    /// shell's code for a process ended by SIGINT (128 + 2).
+    Interrupted,
 }
 
 impl InterpretError {
@@ -48,6 +51,7 @@ impl InterpretError {
         match self {
             InterpretError::Compile(_) => 65,
             InterpretError::Runtime(_) => 70,
+            InterpretError::Interrupted => 130,
         }
     }
 }

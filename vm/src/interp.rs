@@ -125,6 +125,12 @@ impl Vm {
             () => {
                 if budget <= 0 {
                     budget = BUDGET;
+                    // Ctrl-C (issue #9): one load per budget, none per
+                    // instruction.
+                    if self.interrupt_pending() {
+                        save_ip!();
+                        return Err(self.interrupted());
+                    }
                     self.fin_wake_check();
                     if self.sched.has_runnable() {
                         save_ip!();
@@ -655,26 +661,42 @@ impl Vm {
         receiver: Value,
         name: Gc<StringObj>,
     ) -> Result<(), RuntimeError> {
+        let bound = self.bind_native(receiver, name, "Only instances have properties.")?;
+        self.stack.set_top(0, bound);
+        Ok(())
+    }
+
+    /// `receiver.name` bound, for a list, map, channel or coroutine; else
+    /// `not_instance` (clox's message for the operation at hand).
+    fn bind_native(
+        &mut self,
+        receiver: Value,
+        name: Gc<StringObj>,
+        not_instance: &str,
+    ) -> Result<Value, RuntimeError> {
         let table = receiver.obj_kind().and_then(|k| self.method_table(k));
         let Some(table) = table else {
-            return Err(self.error("Only instances have properties."));
+            return Err(self.error(not_instance));
         };
         let native = table
             .get(name)
             .and_then(|m| m.as_obj())
             .and_then(|o| o.downcast::<NativeObj>());
         let Some(native) = native else {
-            return Err(self.error(format!(
-                "Undefined property '{}'.",
-                String::from_utf8_lossy(name.as_bytes())
-            )));
+            return Err(self.undefined_property(name));
         };
         // Receiver rooted by its stack slot, the native by the method table.
         let bound = self
             .alloc(BoundNativeObj::SIZE)?
             .init_bound_native(receiver, native);
-        self.stack.set_top(0, bound.value());
-        Ok(())
+        Ok(bound.value())
+    }
+
+    fn undefined_property(&self, name: Gc<StringObj>) -> RuntimeError {
+        self.error(format!(
+            "Undefined property '{}'.",
+            String::from_utf8_lossy(name.as_bytes())
+        ))
     }
 
     #[inline(always)]
@@ -709,10 +731,7 @@ impl Vm {
                 .and_then(|o| o.downcast())
             {
                 Some(native) => self.call_native(native, argc),
-                None => Err(self.error(format!(
-                    "Undefined property '{}'.",
-                    String::from_utf8_lossy(name.as_bytes())
-                ))),
+                None => Err(self.undefined_property(name)),
             };
         };
         if let Some(field) = instance.fields_loc().get(name) {
@@ -733,10 +752,7 @@ impl Vm {
                 Some(c) => self.call(c, argc),
                 None => self.call_value(m, argc),
             },
-            None => Err(self.error(format!(
-                "Undefined property '{}'.",
-                String::from_utf8_lossy(name.as_bytes())
-            ))),
+            None => Err(self.undefined_property(name)),
         }
     }
 
@@ -748,10 +764,7 @@ impl Vm {
         name: Gc<StringObj>,
     ) -> Result<(), RuntimeError> {
         let Some(method) = class.methods_loc().get(name) else {
-            return Err(self.error(format!(
-                "Undefined property '{}'.",
-                String::from_utf8_lossy(name.as_bytes())
-            )));
+            return Err(self.undefined_property(name));
         };
         let Some(method) = method.as_obj().and_then(|o| o.downcast::<ClosureObj>()) else {
             return Err(self.error("Corrupt method table."));
@@ -875,24 +888,8 @@ impl Vm {
             None => {
                 let Some(instance) = receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>())
                 else {
-                    let table = receiver.obj_kind().and_then(|k| self.method_table(k));
-                    let Some(table) = table else {
-                        return Err(self.error("Only instances have methods."));
-                    };
-                    let Some(native) = table
-                        .get(name)
-                        .and_then(|m| m.as_obj())
-                        .and_then(|o| o.downcast::<NativeObj>())
-                    else {
-                        return Err(self.error(format!(
-                            "Undefined property '{}'.",
-                            String::from_utf8_lossy(name.as_bytes())
-                        )));
-                    };
-                    let bound = self
-                        .alloc(BoundNativeObj::SIZE)?
-                        .init_bound_native(receiver, native);
-                    self.stack.set_top(argc, bound.value());
+                    let bound = self.bind_native(receiver, name, "Only instances have methods.")?;
+                    self.stack.set_top(argc, bound);
                     return Ok(());
                 };
                 if let Some(field) = instance.fields_loc().get(name) {
@@ -908,10 +905,7 @@ impl Vm {
             .and_then(|m| m.as_obj())
             .and_then(|o| o.downcast::<ClosureObj>())
         else {
-            return Err(self.error(format!(
-                "Undefined property '{}'.",
-                String::from_utf8_lossy(name.as_bytes())
-            )));
+            return Err(self.undefined_property(name));
         };
         let bound = self
             .alloc(BoundMethodObj::SIZE)?

@@ -25,6 +25,10 @@ use crate::vm::Vm;
 /// Instructions a coroutine may run before it is preempted.
 pub const BUDGET: i64 = 10_000;
 
+/// The longest the VM thread sleeps (every coroutine asleep) before it
+/// looks at the interrupt flag again.
+const INTERRUPT_POLL: Duration = Duration::from_millis(20);
+
 /// Why the running coroutine stops (set by a native, acted on by the loop
 /// once the native has returned).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,6 +275,11 @@ impl Vm {
     /// Loads the next runnable coroutine, starting it if it is fresh.
     fn switch_to_next(&mut self) -> Result<(), RuntimeError> {
         loop {
+            // A blocking point: with every coroutine asleep or blocked, this
+            // loop is where the VM thread waits, so Ctrl-C is seen here.
+            if self.interrupt_pending() {
+                return Err(self.interrupted());
+            }
             self.fin_wake_check();
             self.wake_sleepers(false);
             if let Some(next) = self.sched.run_queue.pop_front() {
@@ -328,7 +337,9 @@ impl Vm {
                 .min()
                 .unwrap_or(now);
             if earliest > now {
-                std::thread::sleep(Duration::from_nanos(earliest - now));
+                // In slices, so that an interrupt is noticed (by
+                // `switch_to_next`, which calls again) within one slice.
+                std::thread::sleep(Duration::from_nanos(earliest - now).min(INTERRUPT_POLL));
             }
         }
         let now = self.started.elapsed().as_nanos() as u64;

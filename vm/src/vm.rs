@@ -2,6 +2,8 @@
 //! The instruction loop itself is in `interp.rs`.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use gc::{GcConfig, Heap};
@@ -59,6 +61,16 @@ pub struct Vm {
     pub(crate) out: Box<dyn Write>,
     pub(crate) started: Instant,
     max_heap: Option<usize>,
+    /// Set from outside the VM thread (the binary's SIGINT handler) to ask
+    /// the running program to stop (issue #9). Read only at safepoints
+    /// that already exist: when a budget runs out and when the scheduler
+    /// looks for the next coroutine, so the instruction loop pays nothing
+    /// until a budget is spent.
+    interrupt: Arc<AtomicBool>,
+    /// The error now unwinding is an interrupt, not a Lox runtime error:
+    /// `interpret` reports it as [`InterpretError::Interrupted`], and the
+    /// finalizer coroutine's error recovery lets it through.
+    pub(crate) interrupt_raised: bool,
 }
 
 impl Vm {
@@ -94,6 +106,8 @@ impl Vm {
             out,
             started: Instant::now(),
             max_heap: options.max_heap,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            interrupt_raised: false,
         }
     }
 
@@ -101,9 +115,47 @@ impl Vm {
     /// (the REPL relies on it); the stack is reset after a runtime error.
     pub fn interpret(&mut self, source: &[u8]) -> Result<(), InterpretError> {
         let proto = lang::compile(source).map_err(InterpretError::Compile)?;
+        self.interrupt_raised = false;
         let result = self.run_proto(&proto);
         let _ = self.out.flush();
-        result.map_err(InterpretError::Runtime)
+        // `run_proto` has reset the stacks either way; globals persist.
+        result.map_err(|e| {
+            if std::mem::take(&mut self.interrupt_raised) {
+                InterpretError::Interrupted
+            } else {
+                InterpretError::Runtime(e)
+            }
+        })
+    }
+
+    /// The flag that interrupts this VM: storing `true` makes the running
+    /// program stop at its next safepoint (within one budget of
+    /// instructions, or one scheduler step) with
+    /// [`InterpretError::Interrupted`]. Meant for a signal handler (Ctrl-C).
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    /// Forgets an interrupt request that no evaluation has consumed (the
+    /// REPL, before each input).
+    pub fn clear_interrupt(&self) {
+        self.interrupt.store(false, Ordering::Relaxed);
+    }
+
+    /// An interrupt was requested. Called only at safepoints that already
+    /// exist (a spent budget, a scheduler step), never per instruction.
+    #[inline]
+    pub(crate) fn interrupt_pending(&self) -> bool {
+        self.interrupt.load(Ordering::Relaxed)
+    }
+
+    /// Consumes the request and builds the error that unwinds to
+    /// `interpret` (which reports it as `Interrupted`, not as this error).
+    #[cold]
+    pub(crate) fn interrupted(&mut self) -> RuntimeError {
+        self.interrupt.store(false, Ordering::Relaxed);
+        self.interrupt_raised = true;
+        self.error("Interrupted.")
     }
 
     fn run_proto(&mut self, proto: &Proto) -> Result<(), RuntimeError> {
@@ -444,7 +496,8 @@ impl Vm {
         loop {
             let mut r = self.run();
             while let Err(e) = &r {
-                if !self.is_finalizer_running() {
+                // An interrupt stops the program, even inside a finalizer.
+                if !self.is_finalizer_running() || self.interrupt_raised {
                     break;
                 }
                 let e = e.clone();
