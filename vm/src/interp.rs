@@ -76,6 +76,19 @@ impl Vm {
                 base = f.base;
             }};
         }
+        // The common call: a closure's new frame becomes the current one
+        // without going through the frame stack.
+        macro_rules! enter_closure {
+            ($c:expr, $argc:expr) => {{
+                let c = $c;
+                self.call(c, $argc)?;
+                closure = c;
+                code = c.function.code;
+                constants = c.function.constants;
+                ip = Ip::new(code, 0);
+                base = self.stack.len() - $argc - 1;
+            }};
+        }
         macro_rules! pop {
             () => {
                 self.stack.pop()
@@ -328,14 +341,7 @@ impl Vm {
                     save_ip!();
                     match callee.as_obj().and_then(|o| o.downcast::<ClosureObj>()) {
                         // The common case, without the generic dispatch.
-                        Some(c) => {
-                            self.call(c, argc)?;
-                            closure = c;
-                            code = c.function.code;
-                            constants = c.function.constants;
-                            ip = Ip::new(code, 0);
-                            base = self.stack.len() - argc - 1;
-                        }
+                        Some(c) => enter_closure!(c, argc),
                         None => {
                             self.call_value(callee, argc)?;
                             reload!();
@@ -359,14 +365,7 @@ impl Vm {
                         .and_then(|m| m.as_obj())
                         .and_then(|o| o.downcast::<ClosureObj>());
                     match method {
-                        Some(c) => {
-                            self.call(c, argc)?;
-                            closure = c;
-                            code = c.function.code;
-                            constants = c.function.constants;
-                            ip = Ip::new(code, 0);
-                            base = self.stack.len() - argc - 1;
-                        }
+                        Some(c) => enter_closure!(c, argc),
                         None => {
                             self.invoke(name, argc)?;
                             reload!();

@@ -420,14 +420,16 @@ impl Fresh {
     }
 }
 
+/// Raw-pointer getters and setters for the fields of a heap object whose
+/// fields change while other handles to it exist.
 macro_rules! field_accessors {
-    ($($get:ident / $set:ident : $ty:ty;)*) => {
-        impl Gc<CoroutineObj> {
+    ($obj:ty { $($get:ident / $set:ident : $ty:ty;)* }) => {
+        impl Gc<$obj> {
             $(
                 #[inline(always)]
                 pub fn $get(self) -> $ty {
                     // SAFETY: ROOTED; a raw read (fields change while other
-                    // handles to the coroutine exist).
+                    // handles to the object exist).
                     unsafe { addr_of!((*self.raw()).$get).read() }
                 }
 
@@ -443,18 +445,20 @@ macro_rules! field_accessors {
 }
 
 field_accessors! {
-    state / set_state: CoState;
-    stack / set_stack: Option<Gc<StackSlabObj>>;
-    sp / set_sp: usize;
-    frames / set_frames: Option<Gc<FrameSlabObj>>;
-    frame_count / set_frame_count: usize;
-    open_upvalues / set_open_upvalues: Option<Gc<ListObj>>;
-    result / set_result: Value;
-    joiners / set_joiners: Option<Gc<ListObj>>;
-    offer / set_offer: Value;
-    fail_on_resume / set_fail_on_resume: bool;
-    wake_at / set_wake_at: u64;
-    registry_index / set_registry_index: usize;
+    CoroutineObj {
+        state / set_state: CoState;
+        stack / set_stack: Option<Gc<StackSlabObj>>;
+        sp / set_sp: usize;
+        frames / set_frames: Option<Gc<FrameSlabObj>>;
+        frame_count / set_frame_count: usize;
+        open_upvalues / set_open_upvalues: Option<Gc<ListObj>>;
+        result / set_result: Value;
+        joiners / set_joiners: Option<Gc<ListObj>>;
+        offer / set_offer: Value;
+        fail_on_resume / set_fail_on_resume: bool;
+        wake_at / set_wake_at: u64;
+        registry_index / set_registry_index: usize;
+    }
 }
 
 impl Gc<CoroutineObj> {
@@ -534,32 +538,14 @@ impl Fresh {
     }
 }
 
-macro_rules! channel_accessors {
-    ($($get:ident / $set:ident : $ty:ty;)*) => {
-        impl Gc<ChannelObj> {
-            $(
-                #[inline(always)]
-                pub fn $get(self) -> $ty {
-                    // SAFETY: ROOTED; raw read.
-                    unsafe { addr_of!((*self.raw()).$get).read() }
-                }
-
-                #[inline(always)]
-                pub fn $set(self, v: $ty) {
-                    // SAFETY: ROOTED; raw write, no live reference.
-                    unsafe { addr_of_mut!((*self.raw()).$get).write(v) }
-                }
-            )*
-        }
-    };
-}
-
-channel_accessors! {
-    capacity / set_capacity: usize;
-    closed / set_closed: bool;
-    buffer / set_buffer: Option<Gc<super::ValueArrayObj>>;
-    head / set_head: usize;
-    count / set_count: usize;
-    recvq / set_recvq: Option<Gc<ListObj>>;
-    sendq / set_sendq: Option<Gc<ListObj>>;
+field_accessors! {
+    ChannelObj {
+        capacity / set_capacity: usize;
+        closed / set_closed: bool;
+        buffer / set_buffer: Option<Gc<super::ValueArrayObj>>;
+        head / set_head: usize;
+        count / set_count: usize;
+        recvq / set_recvq: Option<Gc<ListObj>>;
+        sendq / set_sendq: Option<Gc<ListObj>>;
+    }
 }
