@@ -19,21 +19,15 @@
 #   run      compile + run in a vm::Vm with the stdlib and the collector's
 #            verifier (GcConfig::verify) on.
 #
-# What `run` leaves out, until the VM has an instruction budget: the VM
-# cannot be stopped from outside, so `run` only executes sources that must
-# end soon: no `while` or `for` (the only loops), no `clock` or `sleep`
-# (wall time), at most 3 `fun` (raw byte matches, so `form` also rejects).
-# Untested by `run`, then: loops of every kind and anything only loops can
-# reach (large lists and maps, GC cycles from churn, finalizers that run
-# late, long-running coroutines, timing). Recursion stays in (methods,
-# closures): a single chain ends with `Stack overflow.`, but branching
-# recursion can be exponential. `run` therefore uses libFuzzer's fork mode,
-# which logs timeouts (-timeout, 10 s) and out-of-memory inputs
-# (-rss_limit_mb) as `timeout-*` / `oom-*` artifacts and goes on, instead of
-# stopping at the first one; a crash still stops it. Look at those
-# artifacts by hand: a timeout there is expected (no budget), an OOM may be
-# a program that really needs the memory (e.g. doubling a string by
-# recursion), a crash is a bug.
+# `run` executes every input except those containing `sleep` (wall time)
+# under an instruction limit (200,000) and a heap limit (256 MiB), so an
+# endless loop ends with `Instruction limit exceeded.` and a program that
+# only grows with `Out of memory.`. It uses libFuzzer's fork mode, which
+# logs timeouts (-timeout, 10 s; one instruction can still be slow, e.g.
+# printing a huge list) and out-of-memory inputs (-rss_limit_mb) as
+# `timeout-*` / `oom-*` artifacts and goes on, instead of stopping at the
+# first one; a crash still stops it. Look at those artifacts by hand: a
+# crash is a bug, a timeout or OOM may be one.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

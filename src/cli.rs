@@ -60,6 +60,11 @@ pub struct Cli {
     /// bytes after a full collection (e.g. 64M, 1G, 500000).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_heap: Option<usize>,
+
+    /// Stop with `Instruction limit exceeded.` (exit 70) after about N
+    /// bytecode instructions (checked every 10,000). In the REPL, per input.
+    #[arg(long, value_name = "N")]
+    pub max_instructions: Option<u64>,
 }
 
 /// A byte size: digits with an optional K, M or G suffix (powers of 1024).

@@ -42,10 +42,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn new_vm(gc: &gc::GcConfig, max_heap: Option<usize>, out: Box<dyn Write>) -> Vm {
+fn new_vm(cli: &Cli, gc: &gc::GcConfig, out: Box<dyn Write>) -> Vm {
     let options = VmOptions {
         gc: gc.clone(),
-        max_heap,
+        max_heap: cli.max_heap,
+        max_instructions: cli.max_instructions,
     };
     let mut vm = Vm::new(options, out);
     stdlib::install(&mut vm);
@@ -169,7 +170,7 @@ fn run(cli: Cli) -> i32 {
             Err(code) => return code,
         },
         (None, None) => {
-            let mut vm = new_vm(&gc, cli.max_heap, Box::new(std::io::stdout()));
+            let mut vm = new_vm(&cli, &gc, Box::new(std::io::stdout()));
             install_interrupt_handler(&vm);
             let code = repl::run(&mut vm);
             return finish(&mut vm, &cli, code);
@@ -179,7 +180,7 @@ fn run(cli: Cli) -> i32 {
         64 * 1024,
         std::io::stdout(),
     ));
-    let mut vm = new_vm(&gc, cli.max_heap, out);
+    let mut vm = new_vm(&cli, &gc, out);
     install_interrupt_handler(&vm);
     let start = vm.trace_now();
     let result = vm.interpret(&source);

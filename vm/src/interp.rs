@@ -120,14 +120,24 @@ impl Vm {
             }};
         }
 
+        // A new slice begins (preemption, a switch to another coroutine):
+        // the instructions of the one that ends count against
+        // `max_instructions`.
+        macro_rules! reset_budget {
+            () => {{
+                let used = BUDGET - budget;
+                budget = BUDGET;
+                self.spend_fuel(used)?;
+            }};
+        }
         // After a call that may have run a native: a blocking native
         // (channel, join, sleep, yield) asked to park the coroutine.
         macro_rules! check_park {
             () => {
                 if let Some(park) = self.sched.park.take() {
                     save_ip!();
+                    reset_budget!();
                     self.park_current(park)?;
-                    budget = BUDGET;
                     reload!();
                 }
             };
@@ -137,11 +147,11 @@ impl Vm {
         macro_rules! maybe_preempt {
             () => {
                 if budget <= 0 {
-                    budget = BUDGET;
+                    save_ip!();
+                    reset_budget!();
                     // Ctrl-C (issue #9): one load per budget, none per
                     // instruction.
                     if self.interrupt_pending() {
-                        save_ip!();
                         return Err(self.interrupted());
                     }
                     self.fin_wake_check();
@@ -430,13 +440,13 @@ impl Vm {
                             return Ok(());
                         }
                         if self.is_finalizer_running() {
+                            reset_budget!();
                             self.fin_returned()?;
-                            budget = BUDGET;
                             reload!();
                             continue;
                         }
+                        reset_budget!();
                         self.finish_current(result)?;
-                        budget = BUDGET;
                         reload!();
                         continue;
                     }

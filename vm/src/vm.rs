@@ -29,6 +29,12 @@ pub struct VmOptions {
     /// objects after a full collection is the runtime error `Out of
     /// memory.` (LANGUAGE.md §6).
     pub max_heap: Option<usize>,
+    /// `--max-instructions`: the program stops with the runtime error
+    /// `Instruction limit exceeded.` once it has executed about this many
+    /// bytecode instructions (counted per budget slice, so it may run up
+    /// to one `BUDGET` more). For sandboxes and the `run` fuzz target,
+    /// where a loop must not run forever.
+    pub max_instructions: Option<u64>,
 }
 
 pub struct Vm {
@@ -71,6 +77,13 @@ pub struct Vm {
     /// `interpret` reports it as [`InterpretError::Interrupted`], and the
     /// finalizer coroutine's error recovery lets it through.
     pub(crate) interrupt_raised: bool,
+    /// Instructions the program may still execute (`max_instructions`),
+    /// charged a slice at a time at the points the budget is reset.
+    pub(crate) fuel: Option<u64>,
+    max_instructions: Option<u64>,
+    /// The error being unwound is `Instruction limit exceeded.`: like an
+    /// interrupt, a finalizer cannot catch it.
+    pub(crate) fuel_raised: bool,
 }
 
 impl Vm {
@@ -108,6 +121,9 @@ impl Vm {
             max_heap: options.max_heap,
             interrupt: Arc::new(AtomicBool::new(false)),
             interrupt_raised: false,
+            fuel: options.max_instructions,
+            max_instructions: options.max_instructions,
+            fuel_raised: false,
         }
     }
 
@@ -116,6 +132,9 @@ impl Vm {
     pub fn interpret(&mut self, source: &[u8]) -> Result<(), InterpretError> {
         let proto = lang::compile(source).map_err(InterpretError::Compile)?;
         self.interrupt_raised = false;
+        self.fuel_raised = false;
+        // Each evaluation (a script, a REPL input) gets the whole limit.
+        self.fuel = self.max_instructions;
         let result = self.run_proto(&proto);
         let _ = self.out.flush();
         // `run_proto` has reset the stacks either way; globals persist.
@@ -156,6 +175,27 @@ impl Vm {
         self.interrupt.store(false, Ordering::Relaxed);
         self.interrupt_raised = true;
         self.error("Interrupted.")
+    }
+
+    /// Charges `used` instructions against `max_instructions`. Called
+    /// where the interpreter resets its budget, never per instruction.
+    #[inline]
+    pub(crate) fn spend_fuel(&mut self, used: i64) -> Result<(), RuntimeError> {
+        let Some(fuel) = self.fuel else {
+            return Ok(());
+        };
+        let left = fuel.saturating_sub(used.max(0) as u64);
+        self.fuel = Some(left);
+        if left == 0 {
+            return Err(self.out_of_fuel());
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn out_of_fuel(&mut self) -> RuntimeError {
+        self.fuel_raised = true;
+        self.error("Instruction limit exceeded.")
     }
 
     fn run_proto(&mut self, proto: &Proto) -> Result<(), RuntimeError> {
@@ -496,8 +536,9 @@ impl Vm {
         loop {
             let mut r = self.run();
             while let Err(e) = &r {
-                // An interrupt stops the program, even inside a finalizer.
-                if !self.is_finalizer_running() || self.interrupt_raised {
+                // An interrupt or the instruction limit stops the program, even
+                // inside a finalizer.
+                if !self.is_finalizer_running() || self.interrupt_raised || self.fuel_raised {
                     break;
                 }
                 let e = e.clone();
