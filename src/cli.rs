@@ -42,6 +42,11 @@ pub struct Cli {
     #[arg(long)]
     pub gc_poison: bool,
 
+    /// Run the bytecode exactly as compiled, without the VM's fused
+    /// superinstructions (to compare; the output is the same).
+    #[arg(long)]
+    pub no_quicken: bool,
+
     /// Sweep on the program's thread only (no background sweeper).
     #[arg(long)]
     pub no_concurrent_sweep: bool,

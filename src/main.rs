@@ -47,6 +47,7 @@ fn new_vm(cli: &Cli, gc: &gc::GcConfig, out: Box<dyn Write>) -> Vm {
         gc: gc.clone(),
         max_heap: cli.max_heap,
         max_instructions: cli.max_instructions,
+        no_quicken: cli.no_quicken,
     };
     let mut vm = Vm::new(options, out);
     stdlib::install(&mut vm);

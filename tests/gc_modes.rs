@@ -5,7 +5,10 @@
 //! - `default`: concurrent background sweep;
 //! - `no-concurrent-sweep`: `--no-concurrent-sweep` (all sweeping lazy);
 //! - `stress`: `--gc-stress --gc-verify --gc-poison` (a collection at every
-//!   allocation, heap verification, freed objects poisoned).
+//!   allocation, heap verification, freed objects poisoned);
+//! - `no-quicken`: `--no-quicken`, the bytecode exactly as compiled, without
+//!   the VM's superinstructions (QUICKEN_EQUIV, `vm/src/quicken.rs`): not a
+//!   collector mode, but the same whole-corpus comparison.
 //!
 //! Corpus: every `.lox` under `tests/lox/` and `examples/` (run from the
 //! repository root by relative path, like the snapshot harness, honouring an
@@ -55,11 +58,15 @@ macro_rules! report {
 }
 
 /// The collector configurations: name and flags.
-const MODES: [(&str, &[&str]); 3] = [
+const MODES: [(&str, &[&str]); 4] = [
     ("default", &[]),
     ("no-concurrent-sweep", &["--no-concurrent-sweep"]),
     ("stress", &["--gc-stress", "--gc-verify", "--gc-poison"]),
+    ("no-quicken", &["--no-quicken"]),
 ];
+
+/// Index of the mode that runs the code as compiled (QUICKEN_EQUIV).
+const NO_QUICKEN: usize = 3;
 
 /// Index of the stress mode in [`MODES`].
 const STRESS: usize = 2;
@@ -427,7 +434,7 @@ fn corpus_identical_under_gc_modes() {
     // One job per (program, mode); the slowest kind (stress) first so the
     // two workers finish together.
     let mut work: Vec<(usize, usize)> = Vec::new();
-    for mode in [STRESS, 0, 1] {
+    for mode in [STRESS, 0, 1, NO_QUICKEN] {
         for (i, p) in programs.iter().enumerate() {
             if mode != STRESS || p.stress {
                 work.push((i, mode));
@@ -526,7 +533,7 @@ fn corpus_identical_under_gc_modes() {
     let stress_total = programs.iter().filter(|p| p.stress).count();
     report!(
         "gc modes: {} files ({} own, {} suite); identical to default: {} no-concurrent-sweep, \
-         {}/{} stress ({} excluded); {:.1} s with {jobs} jobs",
+         {}/{} stress ({} excluded), {} no-quicken; {:.1} s with {jobs} jobs",
         programs.len(),
         programs.len() - programs.iter().filter(|p| p.cwd != root).count(),
         programs.iter().filter(|p| p.cwd != root).count(),
@@ -534,9 +541,13 @@ fn corpus_identical_under_gc_modes() {
         identical[STRESS],
         stress_total,
         programs.len() - stress_total,
+        identical[NO_QUICKEN],
         started.elapsed().as_secs_f64()
     );
-    report!("gc modes: {all_three} files identical under 3 modes");
+    report!(
+        "gc modes: {all_three} files identical under all {} modes",
+        MODES.len()
+    );
     assert!(
         failures.is_empty(),
         "{} of {} files behave differently across GC modes (see above)",

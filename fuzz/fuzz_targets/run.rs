@@ -38,6 +38,7 @@ fn run(data: &[u8]) {
         },
         max_heap: Some(MAX_HEAP),
         max_instructions: Some(MAX_INSTRUCTIONS),
+        ..Default::default()
     };
     let mut vm = vm::Vm::new(options, Box::new(std::io::sink()));
     stdlib::install(&mut vm);

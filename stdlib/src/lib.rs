@@ -30,7 +30,7 @@ pub fn install(vm: &mut Vm) {
     vm.define_method(Coroutine, "join", 0, coroutine_join);
     vm.define_method(Coroutine, "done", 0, coroutine_done);
     vm.define_method(List, "len", 0, list_len);
-    vm.define_method(List, "push", 1, list_push);
+    vm.define_list_push("push", list_push);
     vm.define_method(List, "pop", 0, list_pop);
     vm.define_method(List, "insert", 2, list_insert);
     vm.define_method(List, "remove", 1, list_remove);

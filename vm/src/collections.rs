@@ -98,15 +98,25 @@ impl Vm {
             .alloc(ValueArrayObj::size_for(new_cap))?
             .init_value_array(new_cap);
         if let Some(old) = list.items() {
-            for i in 0..list.count() {
-                fresh.set(i, old.get(i));
-            }
+            fresh.copy_prefix_from(old, list.count());
         }
         list.set_items(fresh);
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn list_push(&mut self, list: Gc<ListObj>, v: Value) -> Result<(), RuntimeError> {
+        let n = list.count();
+        if let Some(items) = list.items().filter(|a| n < a.len()) {
+            items.set(n, v);
+            list.set_count(n + 1);
+            return Ok(());
+        }
+        self.list_push_growing(list, v)
+    }
+
+    #[inline(never)]
+    fn list_push_growing(&mut self, list: Gc<ListObj>, v: Value) -> Result<(), RuntimeError> {
         self.list_reserve(list, 1)?;
         let n = list.count();
         if let Some(items) = list.items() {

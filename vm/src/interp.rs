@@ -14,6 +14,7 @@ use crate::object::{
     BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, Ip,
     ListObj, MapObj, NativeObj, ObjKind, StringObj, UpvalueObj,
 };
+use crate::quicken::qop;
 use crate::sched::{Park, BUDGET};
 use crate::value::Value;
 use crate::vm::Vm;
@@ -164,6 +165,141 @@ impl Vm {
             };
         }
 
+        // OP_ADD, for its own opcode and the slow path of ADD_SET_LOCAL_POP.
+        macro_rules! do_add {
+            () => {{
+                let b = peek!(0);
+                let a = peek!(1);
+                if a.is_number() && b.is_number() {
+                    self.stack.pop();
+                    self.stack
+                        .set_top(0, Value::number(a.as_number() + b.as_number()));
+                } else if let (Some(sa), Some(sb)) = (
+                    a.as_obj().and_then(|o| o.downcast::<StringObj>()),
+                    b.as_obj().and_then(|o| o.downcast::<StringObj>()),
+                ) {
+                    save_ip!();
+                    let s = self.concat(sa, sb)?;
+                    self.stack.pop();
+                    self.stack.set_top(0, s.value());
+                } else {
+                    throw!("Operands must be two numbers or two strings.");
+                }
+            }};
+        }
+        // OP_RETURN of `$result` (already popped), for its own opcode and
+        // NIL_RETURN.
+        macro_rules! do_return {
+            ($result:expr) => {{
+                let result = $result;
+                self.close_upvalues(base);
+                self.frames.pop();
+                if self.frames.is_empty() {
+                    self.stack.clear();
+                    if self.current == self.main {
+                        // The main script ended: so does the program.
+                        return Ok(());
+                    }
+                    if self.is_finalizer_running() {
+                        reset_budget!();
+                        self.fin_returned()?;
+                        reload!();
+                        continue;
+                    }
+                    reset_budget!();
+                    self.finish_current(result)?;
+                    reload!();
+                    continue;
+                }
+                self.stack.truncate(base);
+                self.stack.push(result);
+                reload!();
+            }};
+        }
+
+        // The fast path of the fused `GET a; GET/CONSTANT b; LESS/GREATER;
+        // JUMP_IF_FALSE; POP`: true skips all five, false leaves `false` for
+        // the POP at the jump's target, as the sequence does. The offsets:
+        // the jump's operand is at ip + 5, its target ip + 7 + offset.
+        macro_rules! local_compare_jump {
+            ($cmp:tt, $a:expr, $b:expr) => {{
+                let (a, b) = ($a, $b);
+                if a.is_number() && b.is_number() {
+                    if a.as_number() $cmp b.as_number() {
+                        ip.forward(8);
+                        budget -= 4;
+                        // A `for` loop's condition is followed by the jump
+                        // over its increment clause: take it now.
+                        if ip.at(0) == op::Jump {
+                            let off = ((ip.at(1) as usize) << 8) | ip.at(2) as usize;
+                            ip.forward(3 + off);
+                            budget -= 1;
+                        }
+                    } else {
+                        let off = ((ip.at(5) as usize) << 8) | ip.at(6) as usize;
+                        self.stack.push(Value::FALSE);
+                        ip.forward(7 + off);
+                        budget -= 3;
+                    }
+                } else {
+                    self.stack.push(a);
+                    ip.forward(1);
+                }
+            }};
+        }
+
+        // After a fused sequence that ends in POP: a loop body or a `for`
+        // increment clause that ends there is followed by its OP_LOOP, which
+        // is never quickened; take it at once (with its safepoint).
+        //
+        // A `for` loop's back edge leads to its condition; when that is a
+        // fused compare-and-jump, run it here instead of going through the
+        // dispatch (CPython's PREDICT): the same instruction, read at the
+        // ip the dispatch would read, charged to the budget as it would be.
+        macro_rules! follow_loop {
+            () => {
+                if ip.at(0) == op::Loop {
+                    let off = ((ip.at(1) as usize) << 8) | ip.at(2) as usize;
+                    ip.forward(3);
+                    ip.back(off);
+                    budget -= 1;
+                    maybe_preempt!();
+                }
+            };
+        }
+        // `GET_LOCAL a; CONSTANT k; ADD/SUBTRACT; SET_LOCAL c; POP`.
+        macro_rules! local_arith_const_set {
+            ($op:tt) => {{
+                let a = self.stack.get(base + ip.at(0) as usize);
+                let k = constants.constant(ip.at(2) as usize);
+                if a.is_number() && k.is_number() {
+                    let r = Value::number(a.as_number() $op k.as_number());
+                    self.stack.set(base + ip.at(5) as usize, r);
+                    ip.forward(7);
+                    budget -= 4;
+                    follow_loop!();
+                } else {
+                    self.stack.push(a);
+                    ip.forward(1);
+                }
+            }};
+        }
+        // `GET_LOCAL a; CONSTANT k; ADD/SUBTRACT`.
+        macro_rules! local_arith_const {
+            ($op:tt) => {{
+                let a = self.stack.get(base + ip.at(0) as usize);
+                let k = constants.constant(ip.at(2) as usize);
+                if a.is_number() && k.is_number() {
+                    self.stack.push(Value::number(a.as_number() $op k.as_number()));
+                    ip.forward(4);
+                    budget -= 2;
+                } else {
+                    self.stack.push(a);
+                    ip.forward(1);
+                }
+            }};
+        }
+
         loop {
             budget -= 1;
             let op = read_byte!();
@@ -293,25 +429,7 @@ impl Vm {
                 }
                 op::Greater => binary_num!(>, Value::bool),
                 op::Less => binary_num!(<, Value::bool),
-                op::Add => {
-                    let b = peek!(0);
-                    let a = peek!(1);
-                    if a.is_number() && b.is_number() {
-                        self.stack.pop();
-                        self.stack
-                            .set_top(0, Value::number(a.as_number() + b.as_number()));
-                    } else if let (Some(sa), Some(sb)) = (
-                        a.as_obj().and_then(|o| o.downcast::<StringObj>()),
-                        b.as_obj().and_then(|o| o.downcast::<StringObj>()),
-                    ) {
-                        save_ip!();
-                        let s = self.concat(sa, sb)?;
-                        self.stack.pop();
-                        self.stack.set_top(0, s.value());
-                    } else {
-                        throw!("Operands must be two numbers or two strings.");
-                    }
-                }
+                op::Add => do_add!(),
                 op::Subtract => binary_num!(-, Value::number),
                 op::Multiply => binary_num!(*, Value::number),
                 op::Divide => binary_num!(/, Value::number),
@@ -365,6 +483,16 @@ impl Vm {
                     let argc = read_byte!() as usize;
                     save_ip!();
                     let receiver = peek!(argc);
+                    // The list push intrinsic (Vm::define_list_push).
+                    if argc == 1 && Some(name) == self.list_push_name {
+                        if let Some(list) = receiver.as_obj().and_then(|o| o.downcast::<ListObj>())
+                        {
+                            self.list_push(list, peek!(0))?;
+                            self.stack.pop();
+                            self.stack.set_top(0, Value::NIL);
+                            continue;
+                        }
+                    }
                     // Fast path: an instance whose method (not a field of
                     // the same name) is a closure.
                     let method = receiver
@@ -431,28 +559,7 @@ impl Vm {
                 }
                 op::Return => {
                     let result = pop!();
-                    self.close_upvalues(base);
-                    self.frames.pop();
-                    if self.frames.is_empty() {
-                        self.stack.clear();
-                        if self.current == self.main {
-                            // The main script ended: so does the program.
-                            return Ok(());
-                        }
-                        if self.is_finalizer_running() {
-                            reset_budget!();
-                            self.fin_returned()?;
-                            reload!();
-                            continue;
-                        }
-                        reset_budget!();
-                        self.finish_current(result)?;
-                        reload!();
-                        continue;
-                    }
-                    self.stack.truncate(base);
-                    self.stack.push(result);
-                    reload!();
+                    do_return!(result);
                 }
                 op::Class => {
                     let name = read_string!();
@@ -553,6 +660,95 @@ impl Vm {
                     }
                     self.stack.truncate(self.stack.len() - 3);
                     self.stack.push(v);
+                }
+                // Superinstructions (quicken.rs, QUICKEN_EQUIV). After the
+                // opcode, `ip.at(k)` is the sequence's byte at offset k + 1;
+                // a fast path skips the sequence and charges the budget for
+                // the instructions it stands for; a slow path does the
+                // first instruction and goes on to the second.
+                qop::GET_LOCAL_2 => {
+                    let a = self.stack.get(base + ip.at(0) as usize);
+                    self.stack.push(a);
+                    let b = self.stack.get(base + ip.at(2) as usize);
+                    self.stack.push(b);
+                    ip.forward(3);
+                    budget -= 1;
+                }
+                qop::LOCAL_LESS_CONST_JUMP => {
+                    let a = self.stack.get(base + ip.at(0) as usize);
+                    let b = constants.constant(ip.at(2) as usize);
+                    local_compare_jump!(<, a, b);
+                }
+                qop::LOCAL_GREATER_CONST_JUMP => {
+                    let a = self.stack.get(base + ip.at(0) as usize);
+                    let b = constants.constant(ip.at(2) as usize);
+                    local_compare_jump!(>, a, b);
+                }
+                qop::LOCAL_LESS_LOCAL_JUMP => {
+                    let a = self.stack.get(base + ip.at(0) as usize);
+                    let b = self.stack.get(base + ip.at(2) as usize);
+                    local_compare_jump!(<, a, b);
+                }
+                qop::LOCAL_GREATER_LOCAL_JUMP => {
+                    let a = self.stack.get(base + ip.at(0) as usize);
+                    let b = self.stack.get(base + ip.at(2) as usize);
+                    local_compare_jump!(>, a, b);
+                }
+                qop::LOCAL_ADD_CONST_SET => local_arith_const_set!(+),
+                qop::LOCAL_SUB_CONST_SET => local_arith_const_set!(-),
+                qop::LOCAL_ADD_CONST => local_arith_const!(+),
+                qop::LOCAL_SUB_CONST => local_arith_const!(-),
+                qop::LOCAL_INDEX_LOCAL => {
+                    let target = self.stack.get(base + ip.at(0) as usize);
+                    let index = self.stack.get(base + ip.at(2) as usize);
+                    let element = match target.obj_kind() {
+                        Some(ObjKind::List) => {
+                            let list: Gc<ListObj> = Gc::from_ref_unchecked(
+                                target.as_obj().unwrap_or_else(|| unreachable!()),
+                            );
+                            list_index(index, list.count(), false)
+                                .ok()
+                                .and_then(|i| list.get(i))
+                        }
+                        _ => None,
+                    };
+                    match element {
+                        Some(v) => {
+                            self.stack.push(v);
+                            ip.forward(4);
+                            budget -= 2;
+                        }
+                        None => {
+                            self.stack.push(target);
+                            ip.forward(1);
+                        }
+                    }
+                }
+                qop::ADD_SET_LOCAL_POP => {
+                    let b = peek!(0);
+                    let a = peek!(1);
+                    if a.is_number() && b.is_number() {
+                        self.stack.truncate(self.stack.len() - 2);
+                        let slot = base + ip.at(1) as usize;
+                        self.stack
+                            .set(slot, Value::number(a.as_number() + b.as_number()));
+                        ip.forward(3);
+                        budget -= 2;
+                        follow_loop!();
+                    } else {
+                        do_add!();
+                    }
+                }
+                qop::SET_LOCAL_POP => {
+                    let v = pop!();
+                    self.stack.set(base + ip.at(0) as usize, v);
+                    ip.forward(2);
+                    budget -= 1;
+                    follow_loop!();
+                }
+                qop::NIL_RETURN => {
+                    budget -= 1;
+                    do_return!(Value::NIL);
                 }
                 op::Spawn => {
                     let argc = read_byte!() as usize;

@@ -26,6 +26,7 @@ mod introspect;
 pub mod native;
 mod object;
 mod print;
+mod quicken;
 mod sched;
 mod seeds;
 mod value;

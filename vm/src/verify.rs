@@ -21,6 +21,10 @@ use lang::{Constant, OpCode, Operands, Proto};
 /// What a verified function needs reserved above its frame base.
 pub struct Verified {
     pub max_stack: usize,
+    /// The stack height on entry to each reachable instruction, indexed by
+    /// code offset; `None` at operand bytes and unreachable code. The
+    /// quickener (`quicken.rs`) fuses only instructions found here.
+    pub heights: Vec<Option<usize>>,
 }
 
 fn byte(code: &[u8], i: usize) -> Result<usize, String> {
@@ -244,6 +248,7 @@ pub fn verify(proto: &Proto) -> Result<Verified, String> {
         // One spare slot: a native's result and a class's instance replace
         // the callee slot, never more.
         max_stack: max_stack + 1,
+        heights: height,
     })
 }
 

@@ -35,6 +35,9 @@ pub struct VmOptions {
     /// to one `BUDGET` more). For sandboxes and the `run` fuzz target,
     /// where a loop must not run forever.
     pub max_instructions: Option<u64>,
+    /// `--no-quicken`: run the code exactly as compiled, without the
+    /// superinstructions of `quicken.rs` (to compare the two).
+    pub no_quicken: bool,
 }
 
 pub struct Vm {
@@ -81,6 +84,9 @@ pub struct Vm {
     /// charged a slice at a time at the points the budget is reset.
     pub(crate) fuel: Option<u64>,
     max_instructions: Option<u64>,
+    no_quicken: bool,
+    /// The interned name of the list push intrinsic (`define_list_push`).
+    pub(crate) list_push_name: Option<Gc<StringObj>>,
     /// The error being unwound is `Instruction limit exceeded.`: like an
     /// interrupt, a finalizer cannot catch it.
     pub(crate) fuel_raised: bool,
@@ -123,6 +129,8 @@ impl Vm {
             interrupt_raised: false,
             fuel: options.max_instructions,
             max_instructions: options.max_instructions,
+            no_quicken: options.no_quicken,
+            list_push_name: None,
             fuel_raised: false,
         }
     }
@@ -391,6 +399,17 @@ impl Vm {
         self.define_native_in(table, name, arity, function);
     }
 
+    /// `define_method(List, name, 1, function)`, and the interpreter calls
+    /// `list.name(v)` as the VM's own list push without the native call
+    /// (an intrinsic: `function` must push its argument and return `nil`,
+    /// as it still runs when the method is bound first, `var f = xs.push;`).
+    pub fn define_list_push(&mut self, name: &str, function: NativeFn) {
+        self.define_method(MethodReceiver::List, name, 1, function);
+        let hash = hash_bytes(name.as_bytes());
+        // The methods table holds the name, so it stays alive.
+        self.list_push_name = self.strings.find(hash, name.as_bytes(), &[]);
+    }
+
     fn define_native_in(&mut self, table: TableLoc, name: &str, arity: i32, function: NativeFn) {
         let r = (|| -> Result<(), RuntimeError> {
             let name = self.intern(name.as_bytes())?;
@@ -423,9 +442,22 @@ impl Vm {
         let verified = crate::verify::verify(proto)
             .map_err(|e| self.error(format!("Corrupt bytecode: {e}")))?;
         let chunk = &proto.chunk;
+        let mut quickened;
+        let code_bytes: &[u8] = if self.no_quicken {
+            &chunk.code
+        } else {
+            quickened = chunk.code.clone();
+            crate::quicken::quicken(
+                &mut quickened,
+                &chunk.code,
+                &verified.heights,
+                &chunk.constants,
+            );
+            &quickened
+        };
         let code = self
-            .alloc(BytesObj::size_for(chunk.code.len()))?
-            .init_bytes(&chunk.code);
+            .alloc(BytesObj::size_for(code_bytes.len()))?
+            .init_bytes(code_bytes);
         self.temp_roots.push(code.as_ref().into());
         let line_bytes: Vec<u8> = chunk.lines.iter().flat_map(|l| l.to_le_bytes()).collect();
         let lines = self

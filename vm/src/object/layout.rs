@@ -149,6 +149,17 @@ impl Ip {
         }
     }
 
+    /// The byte `k` places after the next one, without moving: an operand
+    /// of a quickened sequence.
+    #[inline(always)]
+    pub fn at(self, k: usize) -> u8 {
+        // SAFETY: VERIFIED and QUICKEN_EQUIV (vm/src/quicken.rs): a fused
+        // opcode stands only at the start of a straight-line sequence the
+        // verifier reached, and reads only the operand bytes of that
+        // sequence, all inside the code.
+        unsafe { *self.ptr.add(k) }
+    }
+
     /// A forward jump (VERIFIED: the target is inside the code).
     #[inline(always)]
     pub fn forward(&mut self, n: usize) {
@@ -281,6 +292,24 @@ impl Gc<ValueArrayObj> {
     #[inline(always)]
     pub fn get(self, i: usize) -> Value {
         self.as_slice()[i]
+    }
+
+    /// Copies elements `0..n` of `from` (another array) into this one.
+    pub fn copy_prefix_from(self, from: Gc<ValueArrayObj>, n: usize) {
+        assert!(
+            n <= self.len && n <= from.len,
+            "value array copy out of range"
+        );
+        assert!(self.raw() != from.raw(), "value array copied onto itself");
+        // SAFETY: ROOTED (both arrays); `n` is within both; two distinct
+        // heap blocks do not overlap; no slice of the destination is alive.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (from.raw() as *const u8).add(size_of::<ValueArrayObj>()) as *const Value,
+                (self.raw() as *mut u8).add(size_of::<ValueArrayObj>()) as *mut Value,
+                n,
+            );
+        }
     }
 
     pub fn set(self, i: usize, v: Value) {

@@ -1,0 +1,306 @@
+//! Quickening: superinstructions for the commonest instruction sequences,
+//! installed in the VM's copy of a function's code when it is loaded.
+//!
+//! `lang` emits exactly clox's bytecode (its disassembly is compared with
+//! clox's), so fusion happens here. A site is quickened by rewriting only
+//! its *first* opcode byte to one of the [`qop`] opcodes; the operand bytes
+//! of the whole sequence, and the opcode bytes after the first, stay as
+//! they were. That makes a quickened function behave as the original by
+//! construction (**QUICKEN_EQUIV**):
+//! - a fused instruction's fast path does what the whole sequence does and
+//!   continues after it; its slow path (an operand of another type, an
+//!   index out of range) does what the first instruction alone does and
+//!   continues at the second, which is still there: errors, their messages
+//!   and their lines come from the original instructions;
+//! - a jump into the middle of a sequence lands on an original instruction
+//!   (or on another quickened site, which is equivalent in turn);
+//! - no offset moves, so saved ips, jump offsets and the line table are
+//!   unchanged;
+//! - a fast path charges the preemption budget for every instruction it
+//!   stands for, so a coroutine is preempted at the same points, and
+//!   coroutine interleavings (LANGUAGE.md §5) are the same, as without it.
+//!
+//! A fused instruction reads only *operand* bytes of its sequence, never
+//! the opcode bytes after its own, because those may have been quickened
+//! themselves (sites may overlap: `SET_LOCAL; POP` inside a longer match).
+//! The one exception is the instruction right after a sequence, which
+//! some fast paths look at to take an unconditional `JUMP` or `LOOP` at
+//! once: those two are never quickened, so the byte is either really that
+//! jump or something else, and it is a verified instruction start (the
+//! sequences end in `POP`, which falls through to it).
+//! Sites are matched on the original code, only at instruction starts the
+//! verifier reached (so every operand read is VERIFIED), and only where
+//! the fast path's stack accesses stay below the height the verifier found
+//! (the `< h` conditions below).
+//!
+//! `VmOptions::no_quicken` (`--no-quicken`) runs the code as compiled.
+
+use lang::{Constant, OpCode};
+
+/// The fused opcodes: bytes no `lang` opcode uses. Each comment gives the
+/// sequence (operands named as the interpreter reads them) and its length.
+pub mod qop {
+    /// `GET_LOCAL a; GET_LOCAL b` (4 bytes).
+    pub const GET_LOCAL_2: u8 = 0xC0;
+    /// `GET_LOCAL a; CONSTANT k; LESS; JUMP_IF_FALSE off; POP` (9 bytes).
+    pub const LOCAL_LESS_CONST_JUMP: u8 = 0xC1;
+    /// As above with `GREATER`.
+    pub const LOCAL_GREATER_CONST_JUMP: u8 = 0xC2;
+    /// `GET_LOCAL a; GET_LOCAL b; LESS; JUMP_IF_FALSE off; POP` (9 bytes).
+    pub const LOCAL_LESS_LOCAL_JUMP: u8 = 0xC3;
+    /// As above with `GREATER`.
+    pub const LOCAL_GREATER_LOCAL_JUMP: u8 = 0xC4;
+    /// `GET_LOCAL a; CONSTANT k; ADD; SET_LOCAL c; POP` (8 bytes).
+    pub const LOCAL_ADD_CONST_SET: u8 = 0xC5;
+    /// As above with `SUBTRACT`.
+    pub const LOCAL_SUB_CONST_SET: u8 = 0xC6;
+    /// `GET_LOCAL a; CONSTANT k; ADD` (5 bytes).
+    pub const LOCAL_ADD_CONST: u8 = 0xC7;
+    /// As above with `SUBTRACT`.
+    pub const LOCAL_SUB_CONST: u8 = 0xC8;
+    /// `GET_LOCAL a; GET_LOCAL b; GET_INDEX` (5 bytes).
+    pub const LOCAL_INDEX_LOCAL: u8 = 0xC9;
+    /// `ADD; SET_LOCAL c; POP` (4 bytes).
+    pub const ADD_SET_LOCAL_POP: u8 = 0xCA;
+    /// `SET_LOCAL c; POP` (3 bytes).
+    pub const SET_LOCAL_POP: u8 = 0xCB;
+    /// `NIL; RETURN` (2 bytes): every function that falls off its end.
+    pub const NIL_RETURN: u8 = 0xCC;
+}
+
+/// Rewrites the first byte of every matched site in `code` (a copy of
+/// `original`, the verified code, whose stack heights are `heights`).
+pub fn quicken(
+    code: &mut [u8],
+    original: &[u8],
+    heights: &[Option<usize>],
+    constants: &[Constant],
+) {
+    debug_assert_eq!(code.len(), original.len());
+    for (p, byte) in code.iter_mut().enumerate() {
+        let Some(h) = heights.get(p).copied().flatten() else {
+            continue;
+        };
+        if let Some(fused) = match_site(original, heights, constants, p, h) {
+            *byte = fused;
+        }
+    }
+}
+
+/// The fused opcode for the sequence starting at instruction `p` (entered
+/// at stack height `h`), if any.
+fn match_site(
+    code: &[u8],
+    heights: &[Option<usize>],
+    constants: &[Constant],
+    p: usize,
+    h: usize,
+) -> Option<u8> {
+    // `op` starts a reached instruction at `q`: then every byte of the
+    // straight-line sequence before it is an instruction or operand the
+    // verifier checked.
+    let at = |q: usize, op: OpCode| -> bool {
+        matches!(heights.get(q), Some(Some(_))) && code.get(q) == Some(&(op as u8))
+    };
+    let operand = |q: usize| code.get(q).map_or(usize::MAX, |&b| b as usize);
+    let number = |q: usize| matches!(constants.get(operand(q)), Some(Constant::Number(_)));
+    let compare_jump = |q: usize| {
+        let less = at(q, OpCode::Less);
+        if (less || at(q, OpCode::Greater))
+            && at(q + 1, OpCode::JumpIfFalse)
+            && at(q + 4, OpCode::Pop)
+        {
+            Some(less)
+        } else {
+            None
+        }
+    };
+    let arith = |q: usize| {
+        if at(q, OpCode::Add) {
+            Some(true)
+        } else if at(q, OpCode::Subtract) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    if at(p, OpCode::GetLocal) {
+        if at(p + 2, OpCode::GetLocal) {
+            // The fast paths read slot b before pushing slot a's value, so
+            // b must be a slot that existed already.
+            let b_below = operand(p + 3) < h;
+            if b_below {
+                match compare_jump(p + 4) {
+                    Some(true) => return Some(qop::LOCAL_LESS_LOCAL_JUMP),
+                    Some(false) => return Some(qop::LOCAL_GREATER_LOCAL_JUMP),
+                    None => {}
+                }
+                if at(p + 4, OpCode::GetIndex) {
+                    return Some(qop::LOCAL_INDEX_LOCAL);
+                }
+            }
+            // Not when the second GET_LOCAL starts a longer fusion: the
+            // fast path would skip over it.
+            return match match_site(code, heights, constants, p + 2, h + 1) {
+                Some(qop::GET_LOCAL_2) | None => Some(qop::GET_LOCAL_2),
+                Some(_) => None,
+            };
+        }
+        if at(p + 2, OpCode::Constant) && number(p + 3) {
+            match compare_jump(p + 4) {
+                Some(true) => return Some(qop::LOCAL_LESS_CONST_JUMP),
+                Some(false) => return Some(qop::LOCAL_GREATER_CONST_JUMP),
+                None => {}
+            }
+            if let Some(add) = arith(p + 4) {
+                // SET_LOCAL c, verified at h + 1, writes below h: not the
+                // temporary the fast path never pushes.
+                if at(p + 5, OpCode::SetLocal) && operand(p + 6) < h && at(p + 7, OpCode::Pop) {
+                    return Some(if add {
+                        qop::LOCAL_ADD_CONST_SET
+                    } else {
+                        qop::LOCAL_SUB_CONST_SET
+                    });
+                }
+                return Some(if add {
+                    qop::LOCAL_ADD_CONST
+                } else {
+                    qop::LOCAL_SUB_CONST
+                });
+            }
+        }
+        return None;
+    }
+    // ADD at h pops two; SET_LOCAL c must write below both operands.
+    if at(p, OpCode::Add)
+        && at(p + 1, OpCode::SetLocal)
+        && operand(p + 2) + 2 < h
+        && at(p + 3, OpCode::Pop)
+    {
+        return Some(qop::ADD_SET_LOCAL_POP);
+    }
+    // The fast path pops first: c must be below the popped value.
+    if at(p, OpCode::SetLocal) && operand(p + 1) + 1 < h && at(p + 2, OpCode::Pop) {
+        return Some(qop::SET_LOCAL_POP);
+    }
+    if at(p, OpCode::Nil) && at(p + 1, OpCode::Return) {
+        return Some(qop::NIL_RETURN);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quickened code of `source`'s first function constant (or of the
+    /// script when there is none).
+    fn quickened(source: &str) -> (Vec<u8>, Vec<u8>) {
+        let proto = lang::compile(source.as_bytes()).unwrap();
+        let proto = proto
+            .chunk
+            .constants
+            .iter()
+            .find_map(|c| match c {
+                Constant::Function(f) => Some((**f).clone()),
+                _ => None,
+            })
+            .unwrap_or(proto);
+        let verified = crate::verify::verify(&proto).unwrap();
+        let mut code = proto.chunk.code.clone();
+        quicken(
+            &mut code,
+            &proto.chunk.code,
+            &verified.heights,
+            &proto.chunk.constants,
+        );
+        (proto.chunk.code, code)
+    }
+
+    fn fused(source: &str) -> Vec<u8> {
+        let (original, code) = quickened(source);
+        original
+            .iter()
+            .zip(&code)
+            .filter(|(o, q)| o != q)
+            .map(|(_, &q)| q)
+            .collect()
+    }
+
+    #[test]
+    fn only_first_bytes_change_and_only_to_fused_opcodes() {
+        let (original, code) = quickened(
+            "fun f(xs, n) { var s = 0; for (var i = 0; i < n; i = i + 1) s = s + xs[i]; return s; }",
+        );
+        assert_eq!(original.len(), code.len());
+        for (o, q) in original.iter().zip(&code) {
+            if o != q {
+                assert!(OpCode::from_u8(*q).is_none(), "{q:#x} is a lang opcode");
+            }
+        }
+    }
+
+    #[test]
+    fn a_counting_loop_is_fused() {
+        let f = fused(
+            "fun f(xs, n) { var s = 0; for (var i = 0; i < n; i = i + 1) s = s + xs[i]; return s; }",
+        );
+        assert!(f.contains(&qop::LOCAL_LESS_LOCAL_JUMP), "{f:x?}");
+        assert!(f.contains(&qop::LOCAL_ADD_CONST_SET), "{f:x?}");
+        assert!(f.contains(&qop::LOCAL_INDEX_LOCAL), "{f:x?}");
+        assert!(f.contains(&qop::ADD_SET_LOCAL_POP), "{f:x?}");
+        let f = fused("fun f() { for (var i = 0; i > 10; i = i - 1) {} }");
+        assert!(f.contains(&qop::LOCAL_GREATER_CONST_JUMP), "{f:x?}");
+        assert!(f.contains(&qop::LOCAL_SUB_CONST_SET), "{f:x?}");
+        assert!(f.contains(&qop::NIL_RETURN), "{f:x?}");
+    }
+
+    #[test]
+    fn string_constants_are_not_fused_as_numbers() {
+        let f = fused("fun f(a) { return a + \"x\"; }");
+        assert!(!f.contains(&qop::LOCAL_ADD_CONST), "{f:x?}");
+        let f = fused("fun f(a) { return a + 1; }");
+        assert!(f.contains(&qop::LOCAL_ADD_CONST), "{f:x?}");
+    }
+
+    #[test]
+    fn a_store_into_a_temporary_slot_is_not_fused() {
+        // Hand-made: SET_LOCAL onto the value it then pops (slot 2 at
+        // height 3) would write above the stack after the fused pop.
+        let proto = lang::compile(b"fun f(a) { a = a; }").unwrap();
+        let mut f = proto
+            .chunk
+            .constants
+            .iter()
+            .find_map(|c| match c {
+                Constant::Function(f) => Some((**f).clone()),
+                _ => None,
+            })
+            .unwrap();
+        let set = f
+            .chunk
+            .code
+            .iter()
+            .position(|&b| b == OpCode::SetLocal as u8)
+            .unwrap();
+        f.chunk.code[set + 1] = 2;
+        let mut heights = vec![None; f.chunk.code.len()];
+        heights[set] = Some(3);
+        heights[set + 2] = Some(3);
+        let mut code = f.chunk.code.clone();
+        quicken(&mut code, &f.chunk.code, &heights, &f.chunk.constants);
+        assert_eq!(code[set], OpCode::SetLocal as u8);
+        heights[set] = Some(4);
+        quicken(&mut code, &f.chunk.code, &heights, &f.chunk.constants);
+        assert_eq!(code[set], qop::SET_LOCAL_POP);
+    }
+
+    #[test]
+    fn unreached_code_is_not_fused() {
+        let (original, _) = quickened("fun f(a) { a = a; }");
+        let heights = vec![None; original.len()];
+        let mut code = original.clone();
+        quicken(&mut code, &original, &heights, &[]);
+        assert_eq!(code, original);
+    }
+}
