@@ -313,3 +313,54 @@ impl Vm {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vm::VmOptions;
+
+    /// `ListObj::element_at`, the fast path of `xs[i]`, answers only
+    /// where `list_index` gives the same element, and misses no valid
+    /// index.
+    #[test]
+    fn element_at_agrees_with_list_index() {
+        let mut vm = Vm::new(VmOptions::default(), Box::new(std::io::sink()));
+        let mut numbers = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            -1.0,
+            2.0,
+            2.5,
+            9.0,
+            10.0,
+            11.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            4_294_967_295.0,
+            4_294_967_296.0,
+            9_007_199_254_740_992.0,
+            1e300,
+        ];
+        numbers.extend((0..200).map(|i| i as f64 * 0.37 - 20.0));
+        for len in [0usize, 1, 3, 10] {
+            let values: Vec<Value> = (0..len).map(|i| Value::number(i as f64 * 10.0)).collect();
+            let list = vm.new_list_from(&values).unwrap();
+            for &n in &numbers {
+                let slow = list_index(Value::number(n), len, false)
+                    .ok()
+                    .and_then(|i| list.get(i));
+                assert_eq!(
+                    list.element_at(n).map(|v| v.as_number()),
+                    slow.map(|v| v.as_number()),
+                    "index {n} of {len}"
+                );
+            }
+        }
+    }
+}

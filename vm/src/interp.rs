@@ -300,6 +300,48 @@ impl Vm {
             }};
         }
 
+        // FOR_* (quicken.rs): a `for` loop's increment clause, its LOOP and
+        // the condition it loops back to, as one instruction. From ip (just
+        // after the opcode): a at 0, k at 2, c at 5, the LOOP's offset at
+        // 8..10; then the condition's operands from its own start. When the
+        // budget runs out at the LOOP, stop at that safepoint and let the
+        // dispatch run the condition, as without fusion.
+        macro_rules! for_step {
+            ($arith:tt, $cmp:tt, $y:ident) => {{
+                let a = self.stack.get(base + ip.at(0) as usize);
+                let k = constants.constant(ip.at(2) as usize);
+                if a.is_number() && k.is_number() {
+                    let r = Value::number(a.as_number() $arith k.as_number());
+                    self.stack.set(base + ip.at(5) as usize, r);
+                    let off = ((ip.at(8) as usize) << 8) | ip.at(9) as usize;
+                    ip.forward(10);
+                    ip.back(off);
+                    budget -= 5;
+                    if budget <= 0 {
+                        maybe_preempt!();
+                        continue;
+                    }
+                    // The condition, charged as its own dispatch.
+                    ip.forward(1);
+                    budget -= 1;
+                    let x = self.stack.get(base + ip.at(0) as usize);
+                    let y = for_operand!($y);
+                    local_compare_jump!($cmp, x, y);
+                } else {
+                    self.stack.push(a);
+                    ip.forward(1);
+                }
+            }};
+        }
+        macro_rules! for_operand {
+            (constant) => {
+                constants.constant(ip.at(2) as usize)
+            };
+            (local) => {
+                self.stack.get(base + ip.at(2) as usize)
+            };
+        }
+
         loop {
             budget -= 1;
             let op = read_byte!();
@@ -616,9 +658,17 @@ impl Vm {
                             let list: Gc<ListObj> = Gc::from_ref_unchecked(
                                 target.as_obj().unwrap_or_else(|| unreachable!()),
                             );
-                            match list_index(index, list.count(), false) {
-                                Ok(i) => list.get(i).unwrap_or(Value::NIL),
-                                Err(m) => throw!(m),
+                            let fast = if index.is_number() {
+                                list.element_at(index.as_number())
+                            } else {
+                                None
+                            };
+                            match fast {
+                                Some(v) => v,
+                                None => match list_index(index, list.count(), false) {
+                                    Ok(i) => list.get(i).unwrap_or(Value::NIL),
+                                    Err(m) => throw!(m),
+                                },
                             }
                         }
                         Some(ObjKind::Map) => {
@@ -698,6 +748,47 @@ impl Vm {
                 qop::LOCAL_SUB_CONST_SET => local_arith_const_set!(-),
                 qop::LOCAL_ADD_CONST => local_arith_const!(+),
                 qop::LOCAL_SUB_CONST => local_arith_const!(-),
+                qop::LOCAL_ADD_LOCAL_SET => {
+                    let a = self.stack.get(base + ip.at(0) as usize);
+                    let b = self.stack.get(base + ip.at(2) as usize);
+                    if a.is_number() && b.is_number() {
+                        let r = Value::number(a.as_number() + b.as_number());
+                        self.stack.set(base + ip.at(5) as usize, r);
+                        ip.forward(7);
+                        budget -= 4;
+                        follow_loop!();
+                    } else {
+                        self.stack.push(a);
+                        ip.forward(1);
+                    }
+                }
+                qop::LOCAL_ADD_INDEX_SET => {
+                    let a = self.stack.get(base + ip.at(0) as usize);
+                    let target = self.stack.get(base + ip.at(2) as usize);
+                    let index = self.stack.get(base + ip.at(4) as usize);
+                    let element = match target.obj_kind() {
+                        Some(ObjKind::List) if index.is_number() && a.is_number() => {
+                            let list: Gc<ListObj> = Gc::from_ref_unchecked(
+                                target.as_obj().unwrap_or_else(|| unreachable!()),
+                            );
+                            list.element_at(index.as_number()).filter(|e| e.is_number())
+                        }
+                        _ => None,
+                    };
+                    match element {
+                        Some(e) => {
+                            let r = Value::number(a.as_number() + e.as_number());
+                            self.stack.set(base + ip.at(8) as usize, r);
+                            ip.forward(10);
+                            budget -= 6;
+                            follow_loop!();
+                        }
+                        None => {
+                            self.stack.push(a);
+                            ip.forward(1);
+                        }
+                    }
+                }
                 qop::LOCAL_INDEX_LOCAL => {
                     let target = self.stack.get(base + ip.at(0) as usize);
                     let index = self.stack.get(base + ip.at(2) as usize);
@@ -706,9 +797,11 @@ impl Vm {
                             let list: Gc<ListObj> = Gc::from_ref_unchecked(
                                 target.as_obj().unwrap_or_else(|| unreachable!()),
                             );
-                            list_index(index, list.count(), false)
-                                .ok()
-                                .and_then(|i| list.get(i))
+                            if index.is_number() {
+                                list.element_at(index.as_number())
+                            } else {
+                                None
+                            }
                         }
                         _ => None,
                     };
@@ -746,6 +839,14 @@ impl Vm {
                     budget -= 1;
                     follow_loop!();
                 }
+                qop::FOR_ADD_LESS_CONST => for_step!(+, <, constant),
+                qop::FOR_ADD_LESS_LOCAL => for_step!(+, <, local),
+                qop::FOR_ADD_GREATER_CONST => for_step!(+, >, constant),
+                qop::FOR_ADD_GREATER_LOCAL => for_step!(+, >, local),
+                qop::FOR_SUB_LESS_CONST => for_step!(-, <, constant),
+                qop::FOR_SUB_LESS_LOCAL => for_step!(-, <, local),
+                qop::FOR_SUB_GREATER_CONST => for_step!(-, >, constant),
+                qop::FOR_SUB_GREATER_LOCAL => for_step!(-, >, local),
                 qop::NIL_RETURN => {
                     budget -= 1;
                     do_return!(Value::NIL);

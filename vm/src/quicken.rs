@@ -66,6 +66,28 @@ pub mod qop {
     pub const SET_LOCAL_POP: u8 = 0xCB;
     /// `NIL; RETURN` (2 bytes): every function that falls off its end.
     pub const NIL_RETURN: u8 = 0xCC;
+    /// `GET_LOCAL a; GET_LOCAL b; ADD; SET_LOCAL c; POP` (8 bytes):
+    /// `a = a + b;`.
+    pub const LOCAL_ADD_LOCAL_SET: u8 = 0xCD;
+    /// `GET_LOCAL a; GET_LOCAL xs; GET_LOCAL i; GET_INDEX; ADD; SET_LOCAL c;
+    /// POP` (11 bytes): `total = total + xs[i];`, the reduction over a
+    /// list that Lox (without iterators) writes with an index.
+    pub const LOCAL_ADD_INDEX_SET: u8 = 0xCE;
+    /// A `for` loop's step, Lua's FORLOOP: the increment clause
+    /// `GET_LOCAL a; CONSTANT k; ADD/SUBTRACT; SET_LOCAL c; POP; LOOP off`
+    /// (11 bytes) whose loop target is the condition `GET_LOCAL x;
+    /// CONSTANT/GET_LOCAL y; LESS/GREATER; JUMP_IF_FALSE; POP`, run as one
+    /// instruction: `FOR_<increment>_<comparison>_<y>`. The condition's
+    /// operands are read where the condition is (its opcode bytes are not
+    /// read: they may be quickened).
+    pub const FOR_ADD_LESS_CONST: u8 = 0xD0;
+    pub const FOR_ADD_LESS_LOCAL: u8 = 0xD1;
+    pub const FOR_ADD_GREATER_CONST: u8 = 0xD2;
+    pub const FOR_ADD_GREATER_LOCAL: u8 = 0xD3;
+    pub const FOR_SUB_LESS_CONST: u8 = 0xD4;
+    pub const FOR_SUB_LESS_LOCAL: u8 = 0xD5;
+    pub const FOR_SUB_GREATER_CONST: u8 = 0xD6;
+    pub const FOR_SUB_GREATER_LOCAL: u8 = 0xD7;
 }
 
 /// Rewrites the first byte of every matched site in `code` (a copy of
@@ -129,6 +151,25 @@ fn match_site(
             // The fast paths read slot b before pushing slot a's value, so
             // b must be a slot that existed already.
             let b_below = operand(p + 3) < h;
+            if b_below
+                && at(p + 4, OpCode::Add)
+                && at(p + 5, OpCode::SetLocal)
+                && operand(p + 6) < h
+                && at(p + 7, OpCode::Pop)
+            {
+                return Some(qop::LOCAL_ADD_LOCAL_SET);
+            }
+            if b_below
+                && at(p + 4, OpCode::GetLocal)
+                && operand(p + 5) < h
+                && at(p + 6, OpCode::GetIndex)
+                && at(p + 7, OpCode::Add)
+                && at(p + 8, OpCode::SetLocal)
+                && operand(p + 9) < h
+                && at(p + 10, OpCode::Pop)
+            {
+                return Some(qop::LOCAL_ADD_INDEX_SET);
+            }
             if b_below {
                 match compare_jump(p + 4) {
                     Some(true) => return Some(qop::LOCAL_LESS_LOCAL_JUMP),
@@ -156,6 +197,9 @@ fn match_site(
                 // SET_LOCAL c, verified at h + 1, writes below h: not the
                 // temporary the fast path never pushes.
                 if at(p + 5, OpCode::SetLocal) && operand(p + 6) < h && at(p + 7, OpCode::Pop) {
+                    if let Some(step) = for_step(code, heights, constants, p, h, add) {
+                        return Some(step);
+                    }
                     return Some(if add {
                         qop::LOCAL_ADD_CONST_SET
                     } else {
@@ -187,6 +231,61 @@ fn match_site(
         return Some(qop::NIL_RETURN);
     }
     None
+}
+
+/// `FOR_*` when the increment clause at `p` (already matched up to its
+/// `POP`, entered at height `h`) ends with a `LOOP` back to a fused-shape
+/// condition entered at the same height.
+fn for_step(
+    code: &[u8],
+    heights: &[Option<usize>],
+    constants: &[Constant],
+    p: usize,
+    h: usize,
+    add: bool,
+) -> Option<u8> {
+    let at = |q: usize, op: OpCode| -> bool {
+        matches!(heights.get(q), Some(Some(_))) && code.get(q) == Some(&(op as u8))
+    };
+    let operand = |q: usize| code.get(q).map_or(usize::MAX, |&b| b as usize);
+    if !at(p + 8, OpCode::Loop) {
+        return None;
+    }
+    let back = (operand(p + 9) << 8) | operand(p + 10);
+    let t = (p + 11).checked_sub(back)?;
+    if heights.get(t).copied().flatten() != Some(h) || !at(t, OpCode::GetLocal) {
+        return None;
+    }
+    let y_const = if at(t + 2, OpCode::Constant) {
+        if !matches!(constants.get(operand(t + 3)), Some(Constant::Number(_))) {
+            return None;
+        }
+        true
+    } else if at(t + 2, OpCode::GetLocal) && operand(t + 3) < h {
+        false
+    } else {
+        return None;
+    };
+    let less = if at(t + 4, OpCode::Less) {
+        true
+    } else if at(t + 4, OpCode::Greater) {
+        false
+    } else {
+        return None;
+    };
+    if !at(t + 5, OpCode::JumpIfFalse) || !at(t + 8, OpCode::Pop) {
+        return None;
+    }
+    Some(match (add, less, y_const) {
+        (true, true, true) => qop::FOR_ADD_LESS_CONST,
+        (true, true, false) => qop::FOR_ADD_LESS_LOCAL,
+        (true, false, true) => qop::FOR_ADD_GREATER_CONST,
+        (true, false, false) => qop::FOR_ADD_GREATER_LOCAL,
+        (false, true, true) => qop::FOR_SUB_LESS_CONST,
+        (false, true, false) => qop::FOR_SUB_LESS_LOCAL,
+        (false, false, true) => qop::FOR_SUB_GREATER_CONST,
+        (false, false, false) => qop::FOR_SUB_GREATER_LOCAL,
+    })
 }
 
 #[cfg(test)]
@@ -246,12 +345,28 @@ mod tests {
             "fun f(xs, n) { var s = 0; for (var i = 0; i < n; i = i + 1) s = s + xs[i]; return s; }",
         );
         assert!(f.contains(&qop::LOCAL_LESS_LOCAL_JUMP), "{f:x?}");
-        assert!(f.contains(&qop::LOCAL_ADD_CONST_SET), "{f:x?}");
+        assert!(f.contains(&qop::FOR_ADD_LESS_LOCAL), "{f:x?}");
+        assert!(f.contains(&qop::LOCAL_ADD_INDEX_SET), "{f:x?}");
+        // Inside it, for a jump into the middle (and its slow path):
         assert!(f.contains(&qop::LOCAL_INDEX_LOCAL), "{f:x?}");
         assert!(f.contains(&qop::ADD_SET_LOCAL_POP), "{f:x?}");
+        let f = fused("fun f(a, b) { a = a + b; return a; }");
+        assert!(f.contains(&qop::LOCAL_ADD_LOCAL_SET), "{f:x?}");
         let f = fused("fun f() { for (var i = 0; i > 10; i = i - 1) {} }");
         assert!(f.contains(&qop::LOCAL_GREATER_CONST_JUMP), "{f:x?}");
+        assert!(f.contains(&qop::FOR_SUB_GREATER_CONST), "{f:x?}");
+        // An increment that is not a loop's step stays a plain fused set.
+        let f = fused("fun f(a) { a = a - 1; return a; }");
         assert!(f.contains(&qop::LOCAL_SUB_CONST_SET), "{f:x?}");
+        // A step whose condition is not a fused shape (a call) is not a
+        // FOR_*, only a fused set.
+        let f = fused("fun f(xs) { for (var i = 0; i < xs.len(); i = i + 1) {} }");
+        assert!(f.contains(&qop::LOCAL_ADD_CONST_SET), "{f:x?}");
+        assert!(
+            !f.iter()
+                .any(|&b| (qop::FOR_ADD_LESS_CONST..=qop::FOR_SUB_GREATER_LOCAL).contains(&b)),
+            "{f:x?}"
+        );
         assert!(f.contains(&qop::NIL_RETURN), "{f:x?}");
     }
 

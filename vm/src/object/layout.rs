@@ -754,6 +754,24 @@ impl Gc<ListObj> {
         unsafe { addr_of_mut!((*self.raw()).items).write(Some(items)) }
     }
 
+    /// The element at index `n` when `n` is an integral number in
+    /// `0..count` (the common `xs[i]`); `None` for anything else, which
+    /// the caller hands to `list_index` for the error.
+    #[inline(always)]
+    pub fn element_at(self, n: f64) -> Option<Value> {
+        // Also false for NaN.
+        if !(0.0..4_294_967_296.0).contains(&n) {
+            return None;
+        }
+        // SAFETY: `n` is finite and within u32's range, as
+        // `to_int_unchecked` requires.
+        let i = unsafe { n.to_int_unchecked::<u32>() } as usize;
+        if i as f64 != n {
+            return None;
+        }
+        self.get(i)
+    }
+
     /// Element `i`, if `i < count`.
     #[inline(always)]
     pub fn get(self, i: usize) -> Option<Value> {
