@@ -471,7 +471,25 @@ impl Vm {
                 }
                 op::Greater => binary_num!(>, Value::bool),
                 op::Less => binary_num!(<, Value::bool),
-                op::Add => do_add!(),
+                // One copy of OP_ADD for both: ADD_SET_LOCAL_POP's slow path
+                // is a plain ADD.
+                op::Add | qop::ADD_SET_LOCAL_POP => {
+                    if op == qop::ADD_SET_LOCAL_POP {
+                        let b = peek!(0);
+                        let a = peek!(1);
+                        if a.is_number() && b.is_number() {
+                            self.stack.truncate(self.stack.len() - 2);
+                            let slot = base + ip.at(1) as usize;
+                            self.stack
+                                .set(slot, Value::number(a.as_number() + b.as_number()));
+                            ip.forward(3);
+                            budget -= 2;
+                            follow_loop!();
+                            continue;
+                        }
+                    }
+                    do_add!();
+                }
                 op::Subtract => binary_num!(-, Value::number),
                 op::Multiply => binary_num!(*, Value::number),
                 op::Divide => binary_num!(/, Value::number),
@@ -599,8 +617,14 @@ impl Vm {
                     self.close_upvalues(top);
                     self.stack.pop();
                 }
-                op::Return => {
-                    let result = pop!();
+                // One copy of the return path for both.
+                op::Return | qop::NIL_RETURN => {
+                    let result = if op == qop::NIL_RETURN {
+                        budget -= 1;
+                        Value::NIL
+                    } else {
+                        pop!()
+                    };
                     do_return!(result);
                 }
                 op::Class => {
@@ -817,21 +841,6 @@ impl Vm {
                         }
                     }
                 }
-                qop::ADD_SET_LOCAL_POP => {
-                    let b = peek!(0);
-                    let a = peek!(1);
-                    if a.is_number() && b.is_number() {
-                        self.stack.truncate(self.stack.len() - 2);
-                        let slot = base + ip.at(1) as usize;
-                        self.stack
-                            .set(slot, Value::number(a.as_number() + b.as_number()));
-                        ip.forward(3);
-                        budget -= 2;
-                        follow_loop!();
-                    } else {
-                        do_add!();
-                    }
-                }
                 qop::SET_LOCAL_POP => {
                     let v = pop!();
                     self.stack.set(base + ip.at(0) as usize, v);
@@ -847,10 +856,6 @@ impl Vm {
                 qop::FOR_SUB_LESS_LOCAL => for_step!(-, <, local),
                 qop::FOR_SUB_GREATER_CONST => for_step!(-, >, constant),
                 qop::FOR_SUB_GREATER_LOCAL => for_step!(-, >, local),
-                qop::NIL_RETURN => {
-                    budget -= 1;
-                    do_return!(Value::NIL);
-                }
                 op::Spawn => {
                     let argc = read_byte!() as usize;
                     save_ip!();

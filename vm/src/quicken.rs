@@ -137,15 +137,6 @@ fn match_site(
             None
         }
     };
-    let arith = |q: usize| {
-        if at(q, OpCode::Add) {
-            Some(true)
-        } else if at(q, OpCode::Subtract) {
-            Some(false)
-        } else {
-            None
-        }
-    };
     if at(p, OpCode::GetLocal) {
         if at(p + 2, OpCode::GetLocal) {
             // The fast paths read slot b before pushing slot a's value, so
@@ -188,30 +179,7 @@ fn match_site(
             };
         }
         if at(p + 2, OpCode::Constant) && number(p + 3) {
-            match compare_jump(p + 4) {
-                Some(true) => return Some(qop::LOCAL_LESS_CONST_JUMP),
-                Some(false) => return Some(qop::LOCAL_GREATER_CONST_JUMP),
-                None => {}
-            }
-            if let Some(add) = arith(p + 4) {
-                // SET_LOCAL c, verified at h + 1, writes below h: not the
-                // temporary the fast path never pushes.
-                if at(p + 5, OpCode::SetLocal) && operand(p + 6) < h && at(p + 7, OpCode::Pop) {
-                    if let Some(step) = for_step(code, heights, constants, p, h, add) {
-                        return Some(step);
-                    }
-                    return Some(if add {
-                        qop::LOCAL_ADD_CONST_SET
-                    } else {
-                        qop::LOCAL_SUB_CONST_SET
-                    });
-                }
-                return Some(if add {
-                    qop::LOCAL_ADD_CONST
-                } else {
-                    qop::LOCAL_SUB_CONST
-                });
-            }
+            return match_local_number(code, heights, constants, p, h);
         }
         return None;
     }
@@ -231,6 +199,64 @@ fn match_site(
         return Some(qop::NIL_RETURN);
     }
     None
+}
+
+/// The fused sequences that start `GET_LOCAL a; CONSTANT k` with a number
+/// `k`, if any.
+fn match_local_number(
+    code: &[u8],
+    heights: &[Option<usize>],
+    constants: &[Constant],
+    p: usize,
+    h: usize,
+) -> Option<u8> {
+    let at = |q: usize, op: OpCode| -> bool {
+        matches!(heights.get(q), Some(Some(_))) && code.get(q) == Some(&(op as u8))
+    };
+    let operand = |q: usize| code.get(q).map_or(usize::MAX, |&b| b as usize);
+    let compare_jump = |q: usize| {
+        let less = at(q, OpCode::Less);
+        if (less || at(q, OpCode::Greater))
+            && at(q + 1, OpCode::JumpIfFalse)
+            && at(q + 4, OpCode::Pop)
+        {
+            Some(less)
+        } else {
+            None
+        }
+    };
+    let arith = |q: usize| {
+        if at(q, OpCode::Add) {
+            Some(true)
+        } else if at(q, OpCode::Subtract) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    match compare_jump(p + 4) {
+        Some(true) => return Some(qop::LOCAL_LESS_CONST_JUMP),
+        Some(false) => return Some(qop::LOCAL_GREATER_CONST_JUMP),
+        None => {}
+    }
+    let add = arith(p + 4)?;
+    // SET_LOCAL c, verified at h + 1, writes below h: not the temporary
+    // the fast path never pushes.
+    if at(p + 5, OpCode::SetLocal) && operand(p + 6) < h && at(p + 7, OpCode::Pop) {
+        if let Some(step) = for_step(code, heights, constants, p, h, add) {
+            return Some(step);
+        }
+        return Some(if add {
+            qop::LOCAL_ADD_CONST_SET
+        } else {
+            qop::LOCAL_SUB_CONST_SET
+        });
+    }
+    Some(if add {
+        qop::LOCAL_ADD_CONST
+    } else {
+        qop::LOCAL_SUB_CONST
+    })
 }
 
 /// `FOR_*` when the increment clause at `p` (already matched up to its
