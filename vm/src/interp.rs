@@ -267,11 +267,22 @@ impl Vm {
                 }
             };
         }
-        // `GET_LOCAL a; CONSTANT k; ADD/SUBTRACT; SET_LOCAL c; POP`.
-        macro_rules! local_arith_const_set {
-            ($op:tt) => {{
+        // The second operand of a fused sequence, at ip + 2: a constant or
+        // a local slot.
+        macro_rules! operand_b {
+            (constant) => {
+                constants.constant(ip.at(2) as usize)
+            };
+            (local) => {
+                self.stack.get(base + ip.at(2) as usize)
+            };
+        }
+
+        // `GET_LOCAL a; CONSTANT/GET_LOCAL b; ADD/SUBTRACT; SET_LOCAL c; POP`.
+        macro_rules! local_arith_set {
+            ($op:tt, $b:ident) => {{
                 let a = self.stack.get(base + ip.at(0) as usize);
-                let k = constants.constant(ip.at(2) as usize);
+                let k = operand_b!($b);
                 if a.is_number() && k.is_number() {
                     let r = Value::number(a.as_number() $op k.as_number());
                     self.stack.set(base + ip.at(5) as usize, r);
@@ -325,7 +336,7 @@ impl Vm {
                     ip.forward(1);
                     budget -= 1;
                     let x = self.stack.get(base + ip.at(0) as usize);
-                    let y = for_operand!($y);
+                    let y = operand_b!($y);
                     local_compare_jump!($cmp, x, y);
                 } else {
                     self.stack.push(a);
@@ -333,15 +344,6 @@ impl Vm {
                 }
             }};
         }
-        macro_rules! for_operand {
-            (constant) => {
-                constants.constant(ip.at(2) as usize)
-            };
-            (local) => {
-                self.stack.get(base + ip.at(2) as usize)
-            };
-        }
-
         loop {
             budget -= 1;
             let op = read_byte!();
@@ -768,24 +770,11 @@ impl Vm {
                     let b = self.stack.get(base + ip.at(2) as usize);
                     local_compare_jump!(>, a, b);
                 }
-                qop::LOCAL_ADD_CONST_SET => local_arith_const_set!(+),
-                qop::LOCAL_SUB_CONST_SET => local_arith_const_set!(-),
+                qop::LOCAL_ADD_CONST_SET => local_arith_set!(+, constant),
+                qop::LOCAL_SUB_CONST_SET => local_arith_set!(-, constant),
                 qop::LOCAL_ADD_CONST => local_arith_const!(+),
                 qop::LOCAL_SUB_CONST => local_arith_const!(-),
-                qop::LOCAL_ADD_LOCAL_SET => {
-                    let a = self.stack.get(base + ip.at(0) as usize);
-                    let b = self.stack.get(base + ip.at(2) as usize);
-                    if a.is_number() && b.is_number() {
-                        let r = Value::number(a.as_number() + b.as_number());
-                        self.stack.set(base + ip.at(5) as usize, r);
-                        ip.forward(7);
-                        budget -= 4;
-                        follow_loop!();
-                    } else {
-                        self.stack.push(a);
-                        ip.forward(1);
-                    }
-                }
+                qop::LOCAL_ADD_LOCAL_SET => local_arith_set!(+, local),
                 qop::LOCAL_ADD_INDEX_SET => {
                     let a = self.stack.get(base + ip.at(0) as usize);
                     let target = self.stack.get(base + ip.at(2) as usize);

@@ -99,230 +99,219 @@ pub fn quicken(
     constants: &[Constant],
 ) {
     debug_assert_eq!(code.len(), original.len());
+    let verified = Verified {
+        code: original,
+        heights,
+        constants,
+    };
     for (p, byte) in code.iter_mut().enumerate() {
-        let Some(h) = heights.get(p).copied().flatten() else {
+        let Some(h) = verified.height(p) else {
             continue;
         };
-        if let Some(fused) = match_site(original, heights, constants, p, h) {
+        if let Some(fused) = verified.match_site(p, h) {
             *byte = fused;
         }
     }
 }
 
-/// The fused opcode for the sequence starting at instruction `p` (entered
-/// at stack height `h`), if any.
-fn match_site(
-    code: &[u8],
-    heights: &[Option<usize>],
-    constants: &[Constant],
-    p: usize,
-    h: usize,
-) -> Option<u8> {
-    // `op` starts a reached instruction at `q`: then every byte of the
-    // straight-line sequence before it is an instruction or operand the
-    // verifier checked.
-    let at = |q: usize, op: OpCode| -> bool {
-        matches!(heights.get(q), Some(Some(_))) && code.get(q) == Some(&(op as u8))
-    };
-    let operand = |q: usize| code.get(q).map_or(usize::MAX, |&b| b as usize);
-    let number = |q: usize| matches!(constants.get(operand(q)), Some(Constant::Number(_)));
-    let compare_jump = |q: usize| {
-        let less = at(q, OpCode::Less);
-        if (less || at(q, OpCode::Greater))
-            && at(q + 1, OpCode::JumpIfFalse)
-            && at(q + 4, OpCode::Pop)
-        {
-            Some(less)
-        } else {
-            None
-        }
-    };
-    if at(p, OpCode::GetLocal) {
-        if at(p + 2, OpCode::GetLocal) {
-            // The fast paths read slot b before pushing slot a's value, so
-            // b must be a slot that existed already.
-            let b_below = operand(p + 3) < h;
-            if b_below
-                && at(p + 4, OpCode::Add)
-                && at(p + 5, OpCode::SetLocal)
-                && operand(p + 6) < h
-                && at(p + 7, OpCode::Pop)
-            {
-                return Some(qop::LOCAL_ADD_LOCAL_SET);
-            }
-            if b_below
-                && at(p + 4, OpCode::GetLocal)
-                && operand(p + 5) < h
-                && at(p + 6, OpCode::GetIndex)
-                && at(p + 7, OpCode::Add)
-                && at(p + 8, OpCode::SetLocal)
-                && operand(p + 9) < h
-                && at(p + 10, OpCode::Pop)
-            {
-                return Some(qop::LOCAL_ADD_INDEX_SET);
-            }
-            if b_below {
-                match compare_jump(p + 4) {
-                    Some(true) => return Some(qop::LOCAL_LESS_LOCAL_JUMP),
-                    Some(false) => return Some(qop::LOCAL_GREATER_LOCAL_JUMP),
-                    None => {}
-                }
-                if at(p + 4, OpCode::GetIndex) {
-                    return Some(qop::LOCAL_INDEX_LOCAL);
-                }
-            }
-            // Not when the second GET_LOCAL starts a longer fusion: the
-            // fast path would skip over it.
-            return match match_site(code, heights, constants, p + 2, h + 1) {
-                Some(qop::GET_LOCAL_2) | None => Some(qop::GET_LOCAL_2),
-                Some(_) => None,
-            };
-        }
-        if at(p + 2, OpCode::Constant) && number(p + 3) {
-            return match_local_number(code, heights, constants, p, h);
-        }
-        return None;
-    }
-    // ADD at h pops two; SET_LOCAL c must write below both operands.
-    if at(p, OpCode::Add)
-        && at(p + 1, OpCode::SetLocal)
-        && operand(p + 2) + 2 < h
-        && at(p + 3, OpCode::Pop)
-    {
-        return Some(qop::ADD_SET_LOCAL_POP);
-    }
-    // The fast path pops first: c must be below the popped value.
-    if at(p, OpCode::SetLocal) && operand(p + 1) + 1 < h && at(p + 2, OpCode::Pop) {
-        return Some(qop::SET_LOCAL_POP);
-    }
-    if at(p, OpCode::Nil) && at(p + 1, OpCode::Return) {
-        return Some(qop::NIL_RETURN);
-    }
-    None
+/// The original code of a function with what the verifier found, which
+/// the matcher reads.
+struct Verified<'a> {
+    code: &'a [u8],
+    heights: &'a [Option<usize>],
+    constants: &'a [Constant],
 }
 
-/// The fused sequences that start `GET_LOCAL a; CONSTANT k` with a number
-/// `k`, if any.
-fn match_local_number(
-    code: &[u8],
-    heights: &[Option<usize>],
-    constants: &[Constant],
-    p: usize,
-    h: usize,
-) -> Option<u8> {
-    let at = |q: usize, op: OpCode| -> bool {
-        matches!(heights.get(q), Some(Some(_))) && code.get(q) == Some(&(op as u8))
-    };
-    let operand = |q: usize| code.get(q).map_or(usize::MAX, |&b| b as usize);
-    let compare_jump = |q: usize| {
-        let less = at(q, OpCode::Less);
-        if (less || at(q, OpCode::Greater))
-            && at(q + 1, OpCode::JumpIfFalse)
-            && at(q + 4, OpCode::Pop)
-        {
-            Some(less)
-        } else {
-            None
-        }
-    };
-    let arith = |q: usize| {
-        if at(q, OpCode::Add) {
+impl Verified<'_> {
+    /// The stack height on entry to the instruction at `q`, if the
+    /// verifier reached one there.
+    fn height(&self, q: usize) -> Option<usize> {
+        self.heights.get(q).copied().flatten()
+    }
+
+    /// `op` starts a reached instruction at `q`: then every byte of the
+    /// straight-line sequence before it is an instruction or operand the
+    /// verifier checked.
+    fn at(&self, q: usize, op: OpCode) -> bool {
+        self.height(q).is_some() && self.code.get(q) == Some(&(op as u8))
+    }
+
+    fn operand(&self, q: usize) -> usize {
+        self.code.get(q).map_or(usize::MAX, |&b| b as usize)
+    }
+
+    /// The constant operand at `q` is a number.
+    fn number(&self, q: usize) -> bool {
+        matches!(
+            self.constants.get(self.operand(q)),
+            Some(Constant::Number(_))
+        )
+    }
+
+    /// `LESS/GREATER; JUMP_IF_FALSE; POP` at `q`: `Some(true)` for `LESS`.
+    fn compare_jump(&self, q: usize) -> Option<bool> {
+        let less = self.at(q, OpCode::Less);
+        ((less || self.at(q, OpCode::Greater))
+            && self.at(q + 1, OpCode::JumpIfFalse)
+            && self.at(q + 4, OpCode::Pop))
+        .then_some(less)
+    }
+
+    /// `ADD` or `SUBTRACT` at `q`: `Some(true)` for `ADD`.
+    fn arith(&self, q: usize) -> Option<bool> {
+        if self.at(q, OpCode::Add) {
             Some(true)
-        } else if at(q, OpCode::Subtract) {
+        } else if self.at(q, OpCode::Subtract) {
             Some(false)
         } else {
             None
         }
-    };
-    match compare_jump(p + 4) {
-        Some(true) => return Some(qop::LOCAL_LESS_CONST_JUMP),
-        Some(false) => return Some(qop::LOCAL_GREATER_CONST_JUMP),
-        None => {}
     }
-    let add = arith(p + 4)?;
-    // SET_LOCAL c, verified at h + 1, writes below h: not the temporary
-    // the fast path never pushes.
-    if at(p + 5, OpCode::SetLocal) && operand(p + 6) < h && at(p + 7, OpCode::Pop) {
-        if let Some(step) = for_step(code, heights, constants, p, h, add) {
-            return Some(step);
-        }
-        return Some(if add {
-            qop::LOCAL_ADD_CONST_SET
-        } else {
-            qop::LOCAL_SUB_CONST_SET
-        });
-    }
-    Some(if add {
-        qop::LOCAL_ADD_CONST
-    } else {
-        qop::LOCAL_SUB_CONST
-    })
-}
 
-/// `FOR_*` when the increment clause at `p` (already matched up to its
-/// `POP`, entered at height `h`) ends with a `LOOP` back to a fused-shape
-/// condition entered at the same height.
-fn for_step(
-    code: &[u8],
-    heights: &[Option<usize>],
-    constants: &[Constant],
-    p: usize,
-    h: usize,
-    add: bool,
-) -> Option<u8> {
-    let at = |q: usize, op: OpCode| -> bool {
-        matches!(heights.get(q), Some(Some(_))) && code.get(q) == Some(&(op as u8))
-    };
-    let operand = |q: usize| code.get(q).map_or(usize::MAX, |&b| b as usize);
-    if !at(p + 8, OpCode::Loop) {
-        return None;
-    }
-    let back = (operand(p + 9) << 8) | operand(p + 10);
-    let t = (p + 11).checked_sub(back)?;
-    if heights.get(t).copied().flatten() != Some(h) || !at(t, OpCode::GetLocal) {
-        return None;
-    }
-    let y_const = if at(t + 2, OpCode::Constant) {
-        if !matches!(constants.get(operand(t + 3)), Some(Constant::Number(_))) {
+    /// The fused opcode for the sequence starting at instruction `p`
+    /// (entered at stack height `h`), if any.
+    fn match_site(&self, p: usize, h: usize) -> Option<u8> {
+        if self.at(p, OpCode::GetLocal) {
+            if self.at(p + 2, OpCode::GetLocal) {
+                return self.match_local_local(p, h);
+            }
+            if self.at(p + 2, OpCode::Constant) && self.number(p + 3) {
+                return self.match_local_number(p, h);
+            }
             return None;
         }
-        true
-    } else if at(t + 2, OpCode::GetLocal) && operand(t + 3) < h {
-        false
-    } else {
-        return None;
-    };
-    let less = if at(t + 4, OpCode::Less) {
-        true
-    } else if at(t + 4, OpCode::Greater) {
-        false
-    } else {
-        return None;
-    };
-    if !at(t + 5, OpCode::JumpIfFalse) || !at(t + 8, OpCode::Pop) {
-        return None;
+        // ADD at h pops two; SET_LOCAL c must write below both operands.
+        if self.at(p, OpCode::Add)
+            && self.at(p + 1, OpCode::SetLocal)
+            && self.operand(p + 2) + 2 < h
+            && self.at(p + 3, OpCode::Pop)
+        {
+            return Some(qop::ADD_SET_LOCAL_POP);
+        }
+        // The fast path pops first: c must be below the popped value.
+        if self.at(p, OpCode::SetLocal)
+            && self.operand(p + 1) + 1 < h
+            && self.at(p + 2, OpCode::Pop)
+        {
+            return Some(qop::SET_LOCAL_POP);
+        }
+        if self.at(p, OpCode::Nil) && self.at(p + 1, OpCode::Return) {
+            return Some(qop::NIL_RETURN);
+        }
+        None
     }
-    Some(match (add, less, y_const) {
-        (true, true, true) => qop::FOR_ADD_LESS_CONST,
-        (true, true, false) => qop::FOR_ADD_LESS_LOCAL,
-        (true, false, true) => qop::FOR_ADD_GREATER_CONST,
-        (true, false, false) => qop::FOR_ADD_GREATER_LOCAL,
-        (false, true, true) => qop::FOR_SUB_LESS_CONST,
-        (false, true, false) => qop::FOR_SUB_LESS_LOCAL,
-        (false, false, true) => qop::FOR_SUB_GREATER_CONST,
-        (false, false, false) => qop::FOR_SUB_GREATER_LOCAL,
-    })
+
+    /// The fused sequences that start `GET_LOCAL a; GET_LOCAL b`.
+    fn match_local_local(&self, p: usize, h: usize) -> Option<u8> {
+        // The fast paths read slot b (and the others named below) before
+        // pushing anything, so each must be a slot that existed already.
+        if self.operand(p + 3) < h {
+            if self.at(p + 4, OpCode::Add)
+                && self.at(p + 5, OpCode::SetLocal)
+                && self.operand(p + 6) < h
+                && self.at(p + 7, OpCode::Pop)
+            {
+                return Some(qop::LOCAL_ADD_LOCAL_SET);
+            }
+            if self.at(p + 4, OpCode::GetLocal)
+                && self.operand(p + 5) < h
+                && self.at(p + 6, OpCode::GetIndex)
+                && self.at(p + 7, OpCode::Add)
+                && self.at(p + 8, OpCode::SetLocal)
+                && self.operand(p + 9) < h
+                && self.at(p + 10, OpCode::Pop)
+            {
+                return Some(qop::LOCAL_ADD_INDEX_SET);
+            }
+            match self.compare_jump(p + 4) {
+                Some(true) => return Some(qop::LOCAL_LESS_LOCAL_JUMP),
+                Some(false) => return Some(qop::LOCAL_GREATER_LOCAL_JUMP),
+                None => {}
+            }
+            if self.at(p + 4, OpCode::GetIndex) {
+                return Some(qop::LOCAL_INDEX_LOCAL);
+            }
+        }
+        // Not when the second GET_LOCAL starts a longer fusion: the fast
+        // path would skip over it.
+        match self.match_site(p + 2, h + 1) {
+            Some(qop::GET_LOCAL_2) | None => Some(qop::GET_LOCAL_2),
+            Some(_) => None,
+        }
+    }
+
+    /// The fused sequences that start `GET_LOCAL a; CONSTANT k` with a
+    /// number `k`.
+    fn match_local_number(&self, p: usize, h: usize) -> Option<u8> {
+        match self.compare_jump(p + 4) {
+            Some(true) => return Some(qop::LOCAL_LESS_CONST_JUMP),
+            Some(false) => return Some(qop::LOCAL_GREATER_CONST_JUMP),
+            None => {}
+        }
+        let add = self.arith(p + 4)?;
+        // SET_LOCAL c, verified at h + 1, writes below h: not the temporary
+        // the fast path never pushes.
+        if self.at(p + 5, OpCode::SetLocal)
+            && self.operand(p + 6) < h
+            && self.at(p + 7, OpCode::Pop)
+        {
+            if let Some(step) = self.for_step(p, h, add) {
+                return Some(step);
+            }
+            return Some(if add {
+                qop::LOCAL_ADD_CONST_SET
+            } else {
+                qop::LOCAL_SUB_CONST_SET
+            });
+        }
+        Some(if add {
+            qop::LOCAL_ADD_CONST
+        } else {
+            qop::LOCAL_SUB_CONST
+        })
+    }
+
+    /// `FOR_*` when the increment clause at `p` (already matched up to its
+    /// `POP`, entered at height `h`) ends with a `LOOP` back to a
+    /// fused-shape condition entered at the same height.
+    fn for_step(&self, p: usize, h: usize, add: bool) -> Option<u8> {
+        if !self.at(p + 8, OpCode::Loop) {
+            return None;
+        }
+        let back = (self.operand(p + 9) << 8) | self.operand(p + 10);
+        let t = (p + 11).checked_sub(back)?;
+        if self.height(t) != Some(h) || !self.at(t, OpCode::GetLocal) {
+            return None;
+        }
+        let y_const = if self.at(t + 2, OpCode::Constant) && self.number(t + 3) {
+            true
+        } else if self.at(t + 2, OpCode::GetLocal) && self.operand(t + 3) < h {
+            false
+        } else {
+            return None;
+        };
+        let less = self.compare_jump(t + 4)?;
+        Some(match (add, less, y_const) {
+            (true, true, true) => qop::FOR_ADD_LESS_CONST,
+            (true, true, false) => qop::FOR_ADD_LESS_LOCAL,
+            (true, false, true) => qop::FOR_ADD_GREATER_CONST,
+            (true, false, false) => qop::FOR_ADD_GREATER_LOCAL,
+            (false, true, true) => qop::FOR_SUB_LESS_CONST,
+            (false, true, false) => qop::FOR_SUB_LESS_LOCAL,
+            (false, false, true) => qop::FOR_SUB_GREATER_CONST,
+            (false, false, false) => qop::FOR_SUB_GREATER_LOCAL,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The quickened code of `source`'s first function constant (or of the
-    /// script when there is none).
-    fn quickened(source: &str) -> (Vec<u8>, Vec<u8>) {
+    /// `source`'s first function (or its script when there is none).
+    fn first_function(source: &str) -> lang::Proto {
         let proto = lang::compile(source.as_bytes()).unwrap();
-        let proto = proto
+        proto
             .chunk
             .constants
             .iter()
@@ -330,7 +319,12 @@ mod tests {
                 Constant::Function(f) => Some((**f).clone()),
                 _ => None,
             })
-            .unwrap_or(proto);
+            .unwrap_or(proto)
+    }
+
+    /// The code of `source`'s first function, and its quickened copy.
+    fn quickened(source: &str) -> (Vec<u8>, Vec<u8>) {
+        let proto = first_function(source);
         let verified = crate::verify::verify(&proto).unwrap();
         let mut code = proto.chunk.code.clone();
         quicken(
@@ -408,16 +402,7 @@ mod tests {
     fn a_store_into_a_temporary_slot_is_not_fused() {
         // Hand-made: SET_LOCAL onto the value it then pops (slot 2 at
         // height 3) would write above the stack after the fused pop.
-        let proto = lang::compile(b"fun f(a) { a = a; }").unwrap();
-        let mut f = proto
-            .chunk
-            .constants
-            .iter()
-            .find_map(|c| match c {
-                Constant::Function(f) => Some((**f).clone()),
-                _ => None,
-            })
-            .unwrap();
+        let mut f = first_function("fun f(a) { a = a; }");
         let set = f
             .chunk
             .code
