@@ -214,6 +214,7 @@ fn main() {
     use Op::*;
     // Locals: 1 = s, 2 = i (both start at 0). Constants: 0 = n, 1 = 1.
     // `while (i < n) { s = s + i; i = i + 1; }`
+    #[rustfmt::skip]
     let numeric = vec![
         Get(2), Const(0), Less, JumpIfFalse(16), Pop, // 0..5
         Get(1), Get(2), Add, Set(1), Pop, // 5..10
@@ -221,6 +222,7 @@ fn main() {
         Loop(0), Pop, Halt, // 15..18
     ];
     // `while (i < n) { h[i] == h[i + 1]; i = i + 1; }` over mixed values.
+    #[rustfmt::skip]
     let equality = vec![
         Get(2), Const(0), Less, JumpIfFalse(19), Pop, // 0..5
         Get(2), Index, Get(2), Const(1), Add, Index, Equal, Pop, // 5..13
@@ -229,6 +231,7 @@ fn main() {
     ];
     // `while (i < n) { h[i]; i = i + 1; }`: values read from a 1 Mi-entry
     // array with a stride (8 or 16 MiB of values).
+    #[rustfmt::skip]
     let memory = vec![
         Get(2), Const(0), Less, JumpIfFalse(14), Pop, // 0..5
         Get(2), Index, Pop, // 5..8
