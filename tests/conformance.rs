@@ -15,43 +15,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use common::{check, loam_bin, parse_expectations, run, Parsed};
+use common::{check, collect_lox, loam_bin, parse_expectations, run, suite_dir, Parsed};
 
 /// Number of test files clox runs (lox-test README, "Which files clox runs").
 const EXPECTED_FILES: usize = 246;
-
-/// Top-level folders the book's runner skips for clox.
-const SKIPPED_DIRS: [&str; 3] = ["scanning", "expressions", "benchmark"];
-
-fn suite_dir() -> PathBuf {
-    match std::env::var_os("LOX_TEST_DIR") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/lox-test"),
-    }
-}
-
-fn collect(dir: &Path, root: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            let top = path.strip_prefix(root).expect("under root");
-            if dir == root && SKIPPED_DIRS.iter().any(|s| top == Path::new(s)) {
-                continue;
-            }
-            collect(&path, root, out);
-        } else if path.extension().is_some_and(|e| e == "lox") {
-            out.push(path);
-        }
-    }
-}
 
 #[test]
 fn lox_test_suite() {
@@ -78,7 +48,7 @@ fn lox_test_suite() {
         .unwrap_or(2);
 
     let mut files = Vec::new();
-    collect(&suite, &suite, &mut files);
+    collect_lox(&suite, Some(&suite), &mut files);
 
     // (relative path, expectations) of every test file, in path order.
     let mut tests = Vec::new();

@@ -38,14 +38,13 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{escape, split_lines};
+use common::{collect_lox, escape, run_command, split_lines, suite_dir};
 
 /// Writes a line to the process's stderr directly: libtest captures
 /// `print!`/`eprint!` of a passing test, but the stress skip list and the
@@ -148,18 +147,8 @@ const STRESS_EXCLUDED: &[(&str, &str, &str)] = &[
 /// Number of suite files clox runs (same count as `tests/conformance.rs`).
 const EXPECTED_SUITE_FILES: usize = 246;
 
-/// Top-level suite folders the book's runner skips for clox.
-const SKIPPED_SUITE_DIRS: [&str; 3] = ["scanning", "expressions", "benchmark"];
-
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn suite_dir() -> PathBuf {
-    match std::env::var_os("LOX_TEST_DIR") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => repo_root().join("../shared/lox-test"),
-    }
 }
 
 fn env_secs(name: &str, default: f64) -> Duration {
@@ -185,29 +174,6 @@ struct Program {
     label: String,
 }
 
-/// `.lox` files under `dir`, sorted; at the top level of `skip_root`,
-/// folders named in `SKIPPED_SUITE_DIRS` are left out.
-fn collect(dir: &Path, skip_root: Option<&Path>, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            if let Some(root) = skip_root.filter(|r| *r == dir) {
-                let top = path.strip_prefix(root).expect("under root");
-                if SKIPPED_SUITE_DIRS.iter().any(|s| top == Path::new(s)) {
-                    continue;
-                }
-            }
-            collect(&path, skip_root, out);
-        } else if path.extension().is_some_and(|e| e == "lox") {
-            out.push(path);
-        }
-    }
-}
-
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -231,8 +197,8 @@ fn corpus() -> (Vec<Program>, usize) {
     let mut programs = Vec::new();
 
     let mut own = Vec::new();
-    collect(&root.join("tests/lox"), None, &mut own);
-    collect(&root.join("examples"), None, &mut own);
+    collect_lox(&root.join("tests/lox"), None, &mut own);
+    collect_lox(&root.join("examples"), None, &mut own);
     for path in own {
         let rel = path.strip_prefix(root).expect("under root").to_path_buf();
         let source = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", rel.display()));
@@ -262,7 +228,7 @@ fn corpus() -> (Vec<Program>, usize) {
         }
     } else {
         let mut files = Vec::new();
-        collect(&suite, Some(&suite), &mut files);
+        collect_lox(&suite, Some(&suite), &mut files);
         for path in files {
             let source = std::fs::read(&path)
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
@@ -298,66 +264,25 @@ struct Outcome {
 /// Runs `loam flags... args... rel` in `cwd` with empty stdin and without
 /// `LOAMDEBUG`, killing its process group after `limit`.
 fn run(bin: &Path, flags: &[&str], p: &Program, limit: Duration) -> (Outcome, Duration) {
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
-
     let start = Instant::now();
-    let mut child = Command::new(bin)
-        .process_group(0)
+    let mut command = Command::new(bin);
+    command
         .args(flags)
         .args(&p.args)
         .arg(&p.rel)
         .current_dir(&p.cwd)
-        .env_remove("LOAMDEBUG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
-    let mut out_pipe = child.stdout.take().expect("piped stdout");
-    let mut err_pipe = child.stderr.take().expect("piped stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out_pipe.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err_pipe.read_to_end(&mut buf);
-        buf
-    });
-
-    let deadline = start + limit;
-    let mut nap = Duration::from_micros(50);
-    let mut timed_out = false;
-    let status = loop {
-        match child.try_wait().expect("wait for child") {
-            Some(status) => break status,
-            None if Instant::now() >= deadline => {
-                timed_out = true;
-                // Kill the whole group: grandchildren would hold the pipes.
-                let _ = Command::new("kill")
-                    .args(["-KILL", "--", &format!("-{}", child.id())])
-                    .stderr(Stdio::null())
-                    .status();
-                let _ = child.kill();
-                break child.wait().expect("wait for killed child");
-            }
-            None => {
-                std::thread::sleep(nap);
-                nap = (nap * 2).min(Duration::from_millis(5));
-            }
-        }
-    };
+        .env_remove("LOAMDEBUG");
+    let out = run_command(command, limit);
     let elapsed = start.elapsed();
-    let status = match (timed_out, status.code(), status.signal()) {
+    let status = match (out.timed_out, out.code, out.signal) {
         (true, _, _) => format!("timeout after {limit:?}"),
         (false, Some(c), _) => c.to_string(),
         (false, None, Some(s)) => format!("signal {s}"),
         (false, None, None) => "unknown".to_owned(),
     };
     let outcome = Outcome {
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
+        stdout: out.stdout,
+        stderr: out.stderr,
         status,
     };
     (outcome, elapsed)

@@ -1,4 +1,5 @@
-//! Shared by the `conformance` and `snapshots` harnesses: the expectation
+//! Shared by the integration tests: where the suite is and which of its
+//! files clox runs, the expectation
 //! rules of the book's test runner (`tool/bin/test.dart` in
 //! craftinginterpreters, as summarised in the lox-test README), a process
 //! runner with a timeout, and a byte-exact text rendering of output.
@@ -14,6 +15,42 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The official Lox suite: `$LOX_TEST_DIR`, else `../shared/lox-test`
+/// beside the repository.
+pub fn suite_dir() -> PathBuf {
+    match std::env::var_os("LOX_TEST_DIR") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/lox-test"),
+    }
+}
+
+/// Top-level suite folders the book's runner skips for clox.
+pub const SKIPPED_SUITE_DIRS: [&str; 3] = ["scanning", "expressions", "benchmark"];
+
+/// `.lox` files under `dir`, sorted by path; at the top level of
+/// `skip_root` (the suite's folder), folders in [`SKIPPED_SUITE_DIRS`] are
+/// left out.
+pub fn collect_lox(dir: &Path, skip_root: Option<&Path>, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            if let Some(root) = skip_root.filter(|r| *r == dir) {
+                let top = path.strip_prefix(root).expect("under root");
+                if SKIPPED_SUITE_DIRS.iter().any(|s| top == Path::new(s)) {
+                    continue;
+                }
+            }
+            collect_lox(&path, skip_root, out);
+        } else if path.extension().is_some_and(|e| e == "lox") {
+            out.push(path);
+        }
+    }
+}
 
 /// The interpreter under test: `$LOAM_BIN` if set (e.g. `/tmp/clox`, to
 /// validate the harness itself), else the `loam` binary Cargo built.
@@ -386,20 +423,26 @@ impl RunOutput {
 /// Runs `bin args... script` in `cwd` with empty stdin, killing it after
 /// [`timeout()`].
 pub fn run(bin: &Path, args: &[String], script: &Path, cwd: &Path) -> RunOutput {
+    let mut command = Command::new(bin);
+    command.args(args).arg(script).current_dir(cwd);
+    run_command(command, timeout())
+}
+
+/// Runs `command` (program, arguments, directory and environment already
+/// set) with empty stdin, collecting both output streams, and kills its
+/// whole process group once `limit` has passed.
+pub fn run_command(mut command: Command, limit: Duration) -> RunOutput {
     use std::os::unix::process::{CommandExt, ExitStatusExt};
 
     // Its own process group, so a timeout also kills any grandchildren
     // (which would otherwise hold the pipes open).
-    let mut child = Command::new(bin)
+    let mut child = command
         .process_group(0)
-        .args(args)
-        .arg(script)
-        .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()));
 
     let mut stdout_pipe = child.stdout.take().expect("piped stdout");
     let mut stderr_pipe = child.stderr.take().expect("piped stderr");
@@ -414,7 +457,7 @@ pub fn run(bin: &Path, args: &[String], script: &Path, cwd: &Path) -> RunOutput 
         buf
     });
 
-    let deadline = Instant::now() + timeout();
+    let deadline = Instant::now() + limit;
     let mut nap = Duration::from_micros(50);
     let mut timed_out = false;
     let status = loop {
