@@ -34,26 +34,14 @@ use gc::loom_support::Model;
 use gc::seed::SeedBug;
 use loom::thread;
 
-static ITER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-struct Report;
-impl Drop for Report {
-    fn drop(&mut self) {
-        eprintln!(
-            "loom iterations: {}",
-            ITER.swap(0, std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-}
+mod loom_common;
 
 fn finq_wake(bug: SeedBug, verify: bool) {
-    let _r = Report;
     let mut builder = loom::model::Builder::new();
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(4);
     }
-    builder.check(move || {
-        ITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    loom_common::explore(builder, move || {
         let m = Model::with_verify(verify);
         m.set_seed_bug(bug);
         m.finalizable_span(1);

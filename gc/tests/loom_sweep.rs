@@ -19,17 +19,7 @@ use gc::loom_support::Model;
 use gc::seed::SeedBug;
 use loom::thread;
 
-static ITER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-struct Report;
-impl Drop for Report {
-    fn drop(&mut self) {
-        eprintln!(
-            "loom iterations: {}",
-            ITER.swap(0, std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-}
+mod loom_common;
 
 fn builder() -> loom::model::Builder {
     // Exhaustive by default (the models are small: 2 threads, 1-3 spans;
@@ -41,9 +31,7 @@ fn builder() -> loom::model::Builder {
 /// finishes the sweep and starts marking: marking never observes a span at
 /// sg-1 or a sweeper holding one.
 fn sweep_termination_vs_sweeper(bug: SeedBug) {
-    let _r = Report;
-    builder().check(move || {
-        ITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    loom_common::explore(builder(), move || {
         let m = Model::new();
         m.set_seed_bug(bug);
         let live = m.small_span(1, 2);
@@ -78,9 +66,7 @@ fn loom_a_seed_001_mark_during_sweep() {
 /// published entries of the snapshot, sweeps every snapshot span, and never
 /// claims a span created after the snapshot.
 fn snapshot_reader_vs_span_creation(bug: SeedBug) {
-    let _r = Report;
-    builder().check(move || {
-        ITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    loom_common::explore(builder(), move || {
         let m = Model::new();
         m.set_seed_bug(bug);
         let old = m.small_span(1, 1);
@@ -119,9 +105,7 @@ fn loom_b_seed_002_allspans_growth() {
 /// large span (possibly the very same pages and struct) and initializes
 /// it: the new owner's metadata is never touched by the old sweep.
 fn large_free_vs_sweep(bug: SeedBug) {
-    let _r = Report;
-    builder().check(move || {
-        ITER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    loom_common::explore(builder(), move || {
         let m = Model::new();
         m.set_seed_bug(bug);
         let dead = m.large_span(1);
