@@ -941,10 +941,11 @@ fn extension_nesting_just_below_the_limit_compiles() {
         nested_lists(e),
         nested_indexes(e),
         nested_spawns(e / 2),
-        // Each level takes two statement levels (the statement and the
-        // function body).
-        nested_fun_statements(n / 2),
-        nested_fun_expressions(n / 2 - 1),
+        // Each level is an expression level (the `fun`) and two statement
+        // levels (the statement and the function body): whichever limit
+        // binds first.
+        nested_fun_statements(e.min(n / 2) - 1),
+        nested_fun_expressions(e.min(n / 2) - 1),
     ] {
         let errors = nesting_errors(src);
         assert!(errors.is_empty(), "{errors:?}");
@@ -959,5 +960,5 @@ fn extension_nesting_above_the_limit_is_an_error() {
     assert_nesting_error(nested_indexes(e), "a");
     assert_nesting_error(nested_spawns(e), "spawn");
     assert_nesting_error(nested_fun_statements(n), "(");
-    assert_nesting_error(nested_fun_expressions(n), "(");
+    assert_nesting_error(nested_fun_expressions(e), "fun");
 }

@@ -219,3 +219,62 @@ fn random_token_soup_matches_clox() {
         failures.first().map_or("", String::as_str)
     );
 }
+
+/// Deep `if`/`while`/`for`/else-if nests that clox compiles without
+/// crashing (it reports `Too much code to jump over.`, `Loop body too
+/// large.` or `Too many constants in one chunk.`) give clox's exact errors:
+/// LANGUAGE.md §1 allows a loam-only `Too much nesting.` only where clox
+/// itself dies. Depths where clox crashes are not compared; at least one
+/// depth of each kind past the old 50,000 limit must be.
+#[test]
+fn deep_statement_nesting_matches_clox() {
+    if !common::clox_available() {
+        return;
+    }
+    type Generator = fn(usize) -> String;
+    let kinds: [(&str, Generator); 5] = [
+        ("if", |n| format!("{}print 1;\n", "if (true) ".repeat(n))),
+        ("while", |n| {
+            format!("{}print 1;\n", "while (false) ".repeat(n))
+        }),
+        ("for", |n| {
+            format!("{}print 1;\n", "for (;false;) ".repeat(n))
+        }),
+        ("else-if", |n| {
+            format!("{}print 1;\n", "if (false) print 0; else ".repeat(n))
+        }),
+        ("if-block", |n| {
+            format!("{}print 1;{}\n", "if (true) {".repeat(n), "}".repeat(n))
+        }),
+    ];
+    let dir = std::env::temp_dir().join(format!("loam-deep-nesting-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (kind, make) in kinds {
+        let mut compared_past_old_limit = false;
+        for n in [30_000, 60_000, 100_000, 150_000] {
+            let source = make(n);
+            let path = dir.join(format!("{kind}-{n}.lox"));
+            std::fs::write(&path, &source).expect("write");
+            let (clox_lines, clox_code) = common::run_clox(&path);
+            if clox_code != 65 {
+                // clox crashed (its C stack): no behaviour to match.
+                continue;
+            }
+            let bytes = source.into_bytes();
+            let loam = on_compile_stack(move || common::loam_errors(&bytes));
+            assert_eq!(
+                common::show(&loam),
+                common::show(&clox_lines),
+                "{kind} nested {n} deep"
+            );
+            compared_past_old_limit |= n > 50_000;
+        }
+        // Nested `if` + block costs clox far more stack: it crashes past
+        // ~40,000, so only the shallow depth is compared there.
+        assert!(
+            compared_past_old_limit || kind == "if-block",
+            "{kind}: clox crashed at every depth past 50,000"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
