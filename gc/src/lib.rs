@@ -168,7 +168,7 @@ pub const POISON_BYTE: u8 = 0xDB;
 pub struct GcConfig {
     /// GOGC: the heap may grow by this percentage of the live heap before
     /// the next cycle. Default 100; negative disables automatic collection.
-    pub gc_percent: i32,
+    pub gc_percent: i64,
     /// Floor of the goal: the first cycle is due at `heap_live >= min_trigger`
     /// (default 4 MiB), later ones at `max(min_trigger, live*(1+gc_percent/100))`.
     pub min_trigger: usize,
@@ -819,7 +819,7 @@ impl Heap {
 
     /// Set GOGC; returns the previous value. The goal is recomputed from the
     /// last live heap.
-    pub fn set_gc_percent(&mut self, percent: i32) -> i32 {
+    pub fn set_gc_percent(&mut self, percent: i64) -> i64 {
         let prev = self.config.gc_percent;
         self.config.gc_percent = percent;
         self.pacer.next_gc = pacer::goal(

@@ -24,7 +24,7 @@ pub(crate) struct Pacer {
 
 /// Goal for the next cycle: `max(min_trigger, live * (1 + percent/100))`;
 /// `u64::MAX` when `percent < 0` (automatic collection off).
-pub(crate) fn goal(live: u64, gc_percent: i32, min_trigger: u64) -> u64 {
+pub(crate) fn goal(live: u64, gc_percent: i64, min_trigger: u64) -> u64 {
     if gc_percent < 0 {
         return u64::MAX;
     }
@@ -33,7 +33,7 @@ pub(crate) fn goal(live: u64, gc_percent: i32, min_trigger: u64) -> u64 {
 }
 
 impl Pacer {
-    pub(crate) fn new(gc_percent: i32, min_trigger: u64) -> Pacer {
+    pub(crate) fn new(gc_percent: i64, min_trigger: u64) -> Pacer {
         Pacer {
             next_gc: goal(0, gc_percent, min_trigger),
             last_live: 0,
@@ -55,7 +55,7 @@ impl Pacer {
         &mut self,
         live: u64,
         alloc_bytes: u64,
-        gc_percent: i32,
+        gc_percent: i64,
         min_trigger: u64,
         pages_to_sweep: u64,
         pages_swept: u64,

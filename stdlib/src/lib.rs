@@ -7,7 +7,7 @@
 
 #![forbid(unsafe_code)]
 
-use vm::{MethodReceiver, NativeCtx, Value, Vm};
+use vm::{MethodReceiver, NativeCtx, NativeResult, Value, Vm};
 
 /// Defines every native as a global of `vm`.
 pub fn install(vm: &mut Vm) {
@@ -41,86 +41,86 @@ pub fn install(vm: &mut Vm) {
     vm.define_method(Map, "values", 0, map_values);
 }
 
-fn map_new(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn map_new(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.new_map()
 }
 
-fn list_len(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn list_len(ctx: &mut NativeCtx<'_>) -> NativeResult {
     Ok(Value::number(ctx.list_len()? as f64))
 }
 
-fn list_push(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn list_push(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let v = ctx.arg(0);
     ctx.list_push(v)?;
     Ok(Value::NIL)
 }
 
-fn list_pop(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn list_pop(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.list_pop()
 }
 
-fn list_insert(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn list_insert(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let (i, v) = (ctx.arg(0), ctx.arg(1));
     ctx.list_insert(i, v)?;
     Ok(Value::NIL)
 }
 
-fn list_remove(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn list_remove(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let i = ctx.arg(0);
     ctx.list_remove(i)
 }
 
-fn map_len(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn map_len(ctx: &mut NativeCtx<'_>) -> NativeResult {
     Ok(Value::number(ctx.map_len()? as f64))
 }
 
-fn map_has(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn map_has(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let k = ctx.arg(0);
     Ok(Value::bool(ctx.map_has(k)?))
 }
 
-fn map_remove(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn map_remove(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let k = ctx.arg(0);
     ctx.map_remove(k)
 }
 
-fn map_keys(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn map_keys(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.map_list(false)
 }
 
-fn map_values(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn map_values(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.map_list(true)
 }
 
 /// `str(v)`: the text `print` would show, as a string.
-fn str(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn str(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let mut text = Vec::new();
     vm::format_value(&mut text, ctx.arg(0));
     ctx.string(&text)
 }
 
-fn clock(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn clock(ctx: &mut NativeCtx<'_>) -> NativeResult {
     Ok(Value::number(ctx.clock()))
 }
 
 /// `gc()`: a complete collection (mark, then every span swept).
-fn gc(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
-    ctx.collect_garbage();
+fn gc(ctx: &mut NativeCtx<'_>) -> NativeResult {
+    ctx.collect_garbage()?;
     Ok(Value::NIL)
 }
 
-/// `setGCPercent(n)`: sets GOGC-style pacing, returns the previous value.
-fn set_gc_percent(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+/// `setGCPercent(n)`: sets GOGC-style pacing, returns the previous value
+/// exactly as it was given (LANGUAGE.md §6), however large.
+fn set_gc_percent(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let v = ctx.arg(0);
     if !v.is_number() || v.as_number().fract() != 0.0 || !v.as_number().is_finite() {
-        return Err("setGCPercent: percent must be an integer.".to_string());
+        return Err("setGCPercent: percent must be an integer.".into());
     }
-    let n = v.as_number().clamp(i32::MIN as f64, i32::MAX as f64) as i32;
-    Ok(Value::number(ctx.set_gc_percent(n) as f64))
+    Ok(Value::number(ctx.set_gc_percent(v.as_number())))
 }
 
 /// `gcStats()`: the collector's counters as a Map (LANGUAGE.md §6).
-fn gc_stats(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn gc_stats(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let s = ctx.gc_stats();
     let finalizers_run = ctx.finalizers_run() as f64;
     ctx.map_of_numbers(&[
@@ -140,54 +140,54 @@ fn gc_stats(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
 }
 
 /// `Channel()` (unbuffered) or `Channel(n)` (capacity n).
-fn channel_new(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn channel_new(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let capacity = match ctx.argc() {
         0 => 0,
         1 => {
             let v = ctx.arg(0);
             let n = v.as_number();
             if !v.is_number() || n.fract() != 0.0 || !(0.0..=1e9).contains(&n) {
-                return Err("Channel: capacity must be a non-negative integer.".to_string());
+                return Err("Channel: capacity must be a non-negative integer.".into());
             }
             n as usize
         }
-        n => return Err(format!("Expected 0 or 1 arguments but got {n}.")),
+        n => return Err(format!("Expected 0 or 1 arguments but got {n}.").into()),
     };
     ctx.new_channel(capacity)
 }
 
-fn channel_send(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn channel_send(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let v = ctx.arg(0);
     ctx.channel_send(v)?;
     Ok(Value::NIL)
 }
 
-fn channel_recv(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn channel_recv(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.channel_recv()
 }
 
-fn channel_close(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn channel_close(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.channel_close()?;
     Ok(Value::NIL)
 }
 
-fn coroutine_join(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn coroutine_join(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.coroutine_join()
 }
 
-fn coroutine_done(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn coroutine_done(ctx: &mut NativeCtx<'_>) -> NativeResult {
     Ok(Value::bool(ctx.coroutine_done()?))
 }
 
-fn yield_now(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn yield_now(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.yield_now();
     Ok(Value::NIL)
 }
 
-fn sleep(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn sleep(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let v = ctx.arg(0);
     if !v.is_number() || v.as_number().is_nan() {
-        return Err("sleep: seconds must be a number.".to_string());
+        return Err("sleep: seconds must be a number.".into());
     }
     ctx.sleep(v.as_number());
     Ok(Value::NIL)
@@ -195,7 +195,7 @@ fn sleep(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
 
 /// `setFinalizer(obj, fn)`: `fn(obj)` runs once after `obj` becomes
 /// unreachable; `nil` removes it.
-fn set_finalizer(ctx: &mut NativeCtx<'_>) -> Result<Value, String> {
+fn set_finalizer(ctx: &mut NativeCtx<'_>) -> NativeResult {
     let (obj, f) = (ctx.arg(0), ctx.arg(1));
     ctx.set_finalizer(obj, f)?;
     Ok(Value::NIL)

@@ -11,11 +11,28 @@ pub struct TraceLine {
     pub function: Option<String>,
 }
 
+/// How far an error unwinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unwind {
+    /// A Lox runtime error: it ends the program, except inside a finalizer,
+    /// where it ends only that finalizer (LANGUAGE.md §6).
+    Error,
+    /// Ctrl-C ([`crate::Vm::interrupt_flag`]): ends the program (or the
+    /// REPL input), even inside a finalizer.
+    Interrupt,
+    /// `--max-instructions` ran out: ends the program, even inside a
+    /// finalizer.
+    OutOfFuel,
+    /// `Out of memory.`: ends the program, even inside a finalizer.
+    OutOfMemory,
+}
+
 /// A Lox runtime error: message plus trace, innermost frame first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuntimeError {
     pub message: String,
     pub trace: Vec<TraceLine>,
+    pub unwind: Unwind,
 }
 
 impl fmt::Display for RuntimeError {

@@ -16,20 +16,21 @@
 use std::io::Write;
 
 use crate::error::RuntimeError;
-use crate::object::{CoState, CoroutineObj, ObjKind, ObjRef};
-use crate::sched::Park;
+use crate::native::NativeResult;
+use crate::object::{CoState, CoroutineObj, FinalizerObj, ObjKind, ObjRef};
+use crate::sched::{Park, Resumed};
 use crate::value::Value;
 use crate::vm::Vm;
 
 impl Vm {
     /// `setFinalizer(obj, fn)`.
-    pub(crate) fn set_finalizer(&mut self, obj: Value, f: Value) -> Result<(), String> {
+    pub(crate) fn set_finalizer(&mut self, obj: Value, f: Value) -> NativeResult<()> {
         let target = match obj.obj_kind() {
             Some(ObjKind::Instance | ObjKind::List | ObjKind::Map) => obj.as_obj(),
             _ => None,
         };
         let Some(target) = target else {
-            return Err("setFinalizer: object must be an instance, list or map.".to_string());
+            return Err("setFinalizer: object must be an instance, list or map.".into());
         };
         if f.is_nil() {
             self.heap.remove_finalizer(target.ptr());
@@ -39,22 +40,24 @@ impl Vm {
             f.obj_kind(),
             Some(ObjKind::Closure | ObjKind::BoundMethod | ObjKind::Native | ObjKind::BoundNative)
         );
-        let Some(func) = f.as_obj().filter(|_| callable) else {
-            return Err("setFinalizer: finalizer must be a function or nil.".to_string());
-        };
+        if !callable {
+            return Err("setFinalizer: finalizer must be a function or nil.".into());
+        }
+        // Both arguments stay rooted by the native's argument slots across
+        // these allocations.
         if self.fin_co.is_none() {
-            // Both arguments stay rooted by the native's argument slots.
-            let co = self
-                .alloc(CoroutineObj::SIZE)
-                .map_err(|e| e.message)?
-                .init_coroutine(u64::MAX);
+            let co = self.alloc(CoroutineObj::SIZE)?.init_coroutine(u64::MAX);
             co.set_state(CoState::Blocked);
             self.fin_co = Some(co);
             self.fin_parked = self.heap.fin_park();
         }
+        // The collector keeps the record (and through it `fn`) alive while
+        // the special or the queue holds it.
+        let origin = self.current_origin();
+        let record = self.alloc(FinalizerObj::SIZE)?.init_finalizer(f, origin);
         self.heap
-            .set_finalizer(target.ptr(), func.ptr())
-            .map_err(|_| "setFinalizer: object already has a finalizer.".to_string())
+            .set_finalizer(target.ptr(), record.as_ref().ptr())
+            .map_err(|_| "setFinalizer: object already has a finalizer.".into())
     }
 
     /// The scheduler's half of FINQ_WAKE: if the finalizer coroutine is
@@ -74,39 +77,58 @@ impl Vm {
     }
 
     /// One or more steps of the finalizer coroutine, which is running with
-    /// no frame: start the next finalizer, or park when there is none.
-    pub(crate) fn fin_step(&mut self) -> Result<(), RuntimeError> {
+    /// no frame: start the next finalizer, or stop. `Running` once a
+    /// finalizer's Lox frame is pushed; `Parked` when the queue is empty
+    /// (it waits for `fingwake`) or a native finalizer blocked (it waits
+    /// like any coroutine; the scheduler counts it done when it resumes).
+    pub(crate) fn fin_step(&mut self) -> Result<Resumed, RuntimeError> {
         loop {
             self.stack.clear();
             self.frames.clear();
-            let Some((obj, func)) = self.heap.peek_finalizer() else {
+            let Some((obj, record)) = self.heap.peek_finalizer() else {
                 if self.heap.fin_park() {
                     self.fin_parked = true;
-                    return self.park_current(Park::Block);
+                    return Ok(Resumed::Parked(Park::Block));
                 }
                 continue;
             };
+            let Some(record) = ObjRef::from_ptr(record).downcast::<FinalizerObj>() else {
+                return Err(self.error("Corrupt finalizer queue."));
+            };
             // Still a root while queued: make room, push, then dequeue.
             self.reserve_stack(2)?;
-            let (obj, func) = (
-                Value::obj(ObjRef::from_ptr(obj)),
-                Value::obj(ObjRef::from_ptr(func)),
-            );
+            let func = record.function;
             self.stack.push(func);
-            self.stack.push(obj);
+            self.stack.push(Value::obj(ObjRef::from_ptr(obj)));
+            if let Some(co) = self.fin_co {
+                co.set_origin(record.origin);
+            }
             self.heap.pop_finalizer();
             match self.call_value(func, 1) {
-                Ok(()) if !self.frames.is_empty() => return Ok(()),
-                Ok(()) => self.finalizers_run += 1,
-                Err(e) => self.report_finalizer_error(&e),
+                Ok(()) if !self.frames.is_empty() => return Ok(Resumed::Running),
+                Ok(()) => match self.after_native_body() {
+                    Resumed::Parked(park) => return Ok(Resumed::Parked(park)),
+                    _ => self.finalizers_run += 1,
+                },
+                Err(e) if e.unwind == crate::Unwind::Error => self.report_finalizer_error(&e),
+                Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// The finalizer coroutine goes on after a finalizer ended (returned,
+    /// or failed): its next step, parking it when that stops.
+    fn fin_continue(&mut self) -> Result<(), RuntimeError> {
+        match self.fin_step()? {
+            Resumed::Parked(park) => self.park_current(park),
+            _ => Ok(()),
         }
     }
 
     /// A finalizer's frame returned.
     pub(crate) fn fin_returned(&mut self) -> Result<(), RuntimeError> {
         self.finalizers_run += 1;
-        self.fin_step()
+        self.fin_continue()
     }
 
     /// Prints a finalizer's runtime error (the program goes on).
@@ -118,13 +140,16 @@ impl Vm {
         let _ = err.flush();
     }
 
-    /// After an error in the finalizer coroutine: drop its frames and go on
-    /// with the next finalizer.
+    /// After an error in the finalizer coroutine: close the failed
+    /// finalizer's open upvalues (as its return would have: a closure it
+    /// made must not read the next finalizer's locals from the reused
+    /// slots), drop its frames and go on with the next finalizer.
     pub(crate) fn fin_recover(&mut self, e: &RuntimeError) -> Result<(), RuntimeError> {
         self.report_finalizer_error(e);
+        self.close_upvalues(0);
         if let Some(co) = self.fin_co {
             co.set_open_upvalues(None);
         }
-        self.fin_step()
+        self.fin_continue()
     }
 }

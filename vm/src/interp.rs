@@ -9,10 +9,10 @@ use lang::op;
 use crate::collections::list_index;
 use crate::error::RuntimeError;
 use crate::frame::{CallFrame, FRAMES_MAX};
-use crate::native::NativeCtx;
+use crate::native::{NativeCtx, NativeError};
 use crate::object::{
-    BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, Ip,
-    ListObj, MapObj, NativeObj, ObjKind, StringObj, UpvalueObj,
+    BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, CoroutineObj, FunctionObj, Gc,
+    InstanceObj, Ip, ListObj, MapObj, NativeObj, ObjKind, StringObj, UpvalueObj,
 };
 use crate::quicken::qop;
 use crate::sched::{Park, BUDGET};
@@ -508,7 +508,8 @@ impl Vm {
                 }
                 op::Print => {
                     let v = pop!();
-                    self.print_value(v);
+                    save_ip!();
+                    self.print_value(v)?;
                 }
                 op::Jump => {
                     let off = read_u16!();
@@ -950,7 +951,8 @@ impl Vm {
                 self.stack.push(v);
                 Ok(())
             }
-            Err(msg) => Err(self.error(msg)),
+            Err(NativeError::Message(msg)) => Err(self.error(msg)),
+            Err(NativeError::Vm(e)) => Err(e),
         }
     }
 
@@ -1106,10 +1108,21 @@ impl Vm {
         Ok(u)
     }
 
-    fn close_upvalues(&mut self, last: usize) {
-        let Some(list) = self.current.and_then(|c| c.open_upvalues()) else {
+    /// clox's `closeUpvalues` for the running coroutine: every open
+    /// upvalue at slot `last` or above takes its value off the stack.
+    pub(crate) fn close_upvalues(&mut self, last: usize) {
+        if let Some(co) = self.current {
+            self.close_upvalues_of(co, last);
+        }
+    }
+
+    /// `close_upvalues` for any coroutine's stack (the running one's is
+    /// read through the view, a parked one's through its object).
+    pub(crate) fn close_upvalues_of(&mut self, co: Gc<CoroutineObj>, last: usize) {
+        let Some(list) = co.open_upvalues() else {
             return;
         };
+        let running = Some(co) == self.current;
         while list.count() > 0 {
             let Some(u) = list
                 .get(list.count() - 1)
@@ -1122,7 +1135,11 @@ impl Vm {
             if slot < last {
                 break;
             }
-            u.close(self.stack.get(slot));
+            u.close(if running {
+                self.stack.get(slot)
+            } else {
+                co.slot(slot)
+            });
             self.list_remove(list, list.count() - 1);
         }
     }

@@ -29,12 +29,14 @@ mod print;
 mod quicken;
 mod sched;
 mod seeds;
+#[cfg(test)]
+mod tests;
 mod value;
 mod verify;
 mod vm;
 
-pub use error::{InterpretError, RuntimeError, TraceLine};
-pub use native::{MethodReceiver, NativeCtx, NativeFn};
+pub use error::{InterpretError, RuntimeError, TraceLine, Unwind};
+pub use native::{MethodReceiver, NativeCtx, NativeError, NativeFn, NativeResult};
 pub use print::format_value;
 pub use value::Value;
 pub use vm::{Vm, VmOptions};

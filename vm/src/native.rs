@@ -3,12 +3,45 @@
 //! the collector and read its statistics; they cannot touch frames, the
 //! stack or objects' insides.
 
+use crate::error::RuntimeError;
 use crate::value::Value;
 use crate::vm::Vm;
 
-/// A native function. It returns its result or an error message, which the
-/// VM raises as a runtime error at the call site.
-pub type NativeFn = fn(&mut NativeCtx<'_>) -> Result<Value, String>;
+/// A native function. It returns its result or why it failed.
+pub type NativeFn = fn(&mut NativeCtx<'_>) -> NativeResult;
+
+/// What a native returns.
+pub type NativeResult<T = Value> = Result<T, NativeError>;
+
+/// Why a native call failed.
+#[derive(Debug)]
+pub enum NativeError {
+    /// A Lox runtime error with this message, raised at the call site
+    /// (`sleep: seconds must be a number.`).
+    Message(String),
+    /// An error the VM raised while the native ran (`Out of memory.`, the
+    /// instruction limit): it unwinds as raised, so a finalizer cannot
+    /// catch what it could not catch in Lox code.
+    Vm(RuntimeError),
+}
+
+impl From<String> for NativeError {
+    fn from(message: String) -> Self {
+        NativeError::Message(message)
+    }
+}
+
+impl From<&str> for NativeError {
+    fn from(message: &str) -> Self {
+        NativeError::Message(message.to_string())
+    }
+}
+
+impl From<RuntimeError> for NativeError {
+    fn from(e: RuntimeError) -> Self {
+        NativeError::Vm(e)
+    }
+}
 
 pub struct NativeCtx<'a> {
     pub(crate) vm: &'a mut Vm,
@@ -31,21 +64,30 @@ impl NativeCtx<'_> {
         }
     }
 
-    /// A complete collection: mark, then sweep every span (LANGUAGE.md §6).
-    pub fn collect_garbage(&mut self) {
+    /// A complete collection: mark, then sweep every span (LANGUAGE.md
+    /// §6). Charged to `--max-instructions` by the live heap it marks.
+    pub fn collect_garbage(&mut self) -> NativeResult<()> {
         self.vm.collect(true);
+        let live = self.vm.heap.stats().last_live;
+        self.vm.charge_bytes(live as usize)?;
+        Ok(())
     }
 
     pub fn gc_stats(&self) -> gc::GcStats {
         self.vm.heap.stats()
     }
 
-    pub fn set_gc_percent(&mut self, percent: i32) -> i32 {
-        self.vm.heap.set_gc_percent(percent)
+    /// `setGCPercent(percent)` for an integral `percent`: returns the
+    /// previous one exactly as the program gave it. The collector paces
+    /// with the value saturated to `i64` (any percent beyond that already
+    /// means "never collect automatically" in practice).
+    pub fn set_gc_percent(&mut self, percent: f64) -> f64 {
+        self.vm.heap.set_gc_percent(percent as i64);
+        std::mem::replace(&mut self.vm.gc_percent, percent)
     }
 
     /// `setFinalizer(obj, fn)` (LANGUAGE.md §6), with its errors.
-    pub fn set_finalizer(&mut self, obj: Value, f: Value) -> Result<(), String> {
+    pub fn set_finalizer(&mut self, obj: Value, f: Value) -> NativeResult<()> {
         self.vm.set_finalizer(obj, f)
     }
 
@@ -54,12 +96,18 @@ impl NativeCtx<'_> {
         self.vm.finalizers_run
     }
 
-    /// A Lox string value (interned). May collect: the arguments stay rooted.
-    pub fn string(&mut self, bytes: &[u8]) -> Result<Value, String> {
-        self.vm
-            .intern(bytes)
-            .map(|s| s.value())
-            .map_err(|e| e.message)
+    /// A Lox string value (interned). May collect: the arguments stay
+    /// rooted. Charged to `--max-instructions` by its length.
+    pub fn string(&mut self, bytes: &[u8]) -> NativeResult {
+        self.vm.charge_bytes(bytes.len())?;
+        Ok(self.vm.intern(bytes)?.value())
+    }
+
+    /// Charges work that grows with a native's input (bytes formatted,
+    /// elements visited) to `--max-instructions`, so the limit bounds
+    /// time and not just instructions.
+    pub fn charge_bytes(&mut self, bytes: usize) -> NativeResult<()> {
+        Ok(self.vm.charge_bytes(bytes)?)
     }
 
     /// Seconds since the VM started, as clox's `clock()` (CPU time there;
@@ -106,74 +154,80 @@ impl NativeCtx<'_> {
     }
 
     /// A new, empty map.
-    pub fn new_map(&mut self) -> Result<Value, String> {
-        let m = self.vm.alloc(MapObj::SIZE).map_err(|e| e.message)?;
+    pub fn new_map(&mut self) -> NativeResult {
+        let m = self.vm.alloc(MapObj::SIZE)?;
         Ok(m.init_map().value())
     }
 
-    pub fn list_len(&self) -> Result<usize, String> {
+    pub fn list_len(&self) -> NativeResult<usize> {
         Ok(self.list()?.count())
     }
 
-    pub fn list_push(&mut self, v: Value) -> Result<(), String> {
+    pub fn list_push(&mut self, v: Value) -> NativeResult<()> {
         let l = self.list()?;
-        self.vm.list_push(l, v).map_err(|e| e.message)
+        Ok(self.vm.list_push(l, v)?)
     }
 
-    pub fn list_pop(&mut self) -> Result<Value, String> {
+    pub fn list_pop(&mut self) -> NativeResult {
         let l = self.list()?;
         if l.count() == 0 {
-            return Err("Can't pop from an empty list.".to_string());
+            return Err("Can't pop from an empty list.".into());
         }
         Ok(self.vm.list_remove(l, l.count() - 1))
     }
 
-    pub fn list_insert(&mut self, index: Value, v: Value) -> Result<(), String> {
+    /// `xs.insert(i, v)`: charged by the elements it moves.
+    pub fn list_insert(&mut self, index: Value, v: Value) -> NativeResult<()> {
         let l = self.list()?;
         let at = list_index(index, l.count(), true)?;
-        self.vm.list_insert(l, at, v).map_err(|e| e.message)
+        self.vm.charge_elements(l.count() - at)?;
+        Ok(self.vm.list_insert(l, at, v)?)
     }
 
-    pub fn list_remove(&mut self, index: Value) -> Result<Value, String> {
+    /// `xs.remove(i)`: charged by the elements it moves.
+    pub fn list_remove(&mut self, index: Value) -> NativeResult {
         let l = self.list()?;
         let at = list_index(index, l.count(), false)?;
+        self.vm.charge_elements(l.count() - at)?;
         Ok(self.vm.list_remove(l, at))
     }
 
-    pub fn map_len(&self) -> Result<usize, String> {
+    pub fn map_len(&self) -> NativeResult<usize> {
         Ok(self.map()?.count())
     }
 
-    pub fn map_has(&self, key: Value) -> Result<bool, String> {
+    pub fn map_has(&self, key: Value) -> NativeResult<bool> {
         let m = self.map()?;
         Ok(self.vm.map_has(m, key)?)
     }
 
-    pub fn map_remove(&mut self, key: Value) -> Result<Value, String> {
+    pub fn map_remove(&mut self, key: Value) -> NativeResult {
         let m = self.map()?;
         Ok(self.vm.map_remove(m, key)?)
     }
 
-    /// A new list of the map's keys (`values == false`) or values.
-    pub fn map_list(&mut self, values: bool) -> Result<Value, String> {
+    /// A new list of the map's keys (`values == false`) or values,
+    /// charged by its length.
+    pub fn map_list(&mut self, values: bool) -> NativeResult {
         let m = self.map()?;
+        self.vm.charge_elements(m.used())?;
         let items: Vec<Value> = crate::vm::Vm::map_pairs(m)
             .into_iter()
             .map(|(k, v)| if values { v } else { k })
             .collect();
         // Everything in `items` is reachable from the map, which the
         // receiver slot keeps rooted.
-        let l = self.vm.new_list_from(&items).map_err(|e| e.message)?;
+        let l = self.vm.new_list_from(&items)?;
         Ok(l.value())
     }
 }
 
 impl NativeCtx<'_> {
     /// A new map from string keys to numbers (`gcStats()`).
-    pub fn map_of_numbers(&mut self, pairs: &[(&str, f64)]) -> Result<Value, String> {
+    pub fn map_of_numbers(&mut self, pairs: &[(&str, f64)]) -> NativeResult {
         let vm = &mut *self.vm;
         let base = vm.temp_roots.len();
-        let result = (|| {
+        let result = (|| -> Result<Value, RuntimeError> {
             let map = vm.alloc(MapObj::SIZE)?.init_map();
             vm.temp_roots.push(map.value());
             for &(k, n) in pairs {
@@ -185,7 +239,7 @@ impl NativeCtx<'_> {
             Ok(map.value())
         })();
         vm.temp_roots.truncate(base);
-        result.map_err(|e: crate::error::RuntimeError| e.message)
+        Ok(result?)
     }
 }
 
@@ -207,35 +261,35 @@ impl NativeCtx<'_> {
     }
 
     /// `Channel(capacity)`.
-    pub fn new_channel(&mut self, capacity: usize) -> Result<Value, String> {
+    pub fn new_channel(&mut self, capacity: usize) -> NativeResult {
         self.vm.new_channel(capacity)
     }
 
     /// `ch.send(v)`: may park the caller until a receiver takes `v`.
-    pub fn channel_send(&mut self, v: Value) -> Result<(), String> {
+    pub fn channel_send(&mut self, v: Value) -> NativeResult<()> {
         let ch = self.channel()?;
         self.vm.chan_send(ch, v)
     }
 
     /// `ch.recv()`: a value, or parks until one arrives (nil once closed
     /// and drained).
-    pub fn channel_recv(&mut self) -> Result<Value, String> {
+    pub fn channel_recv(&mut self) -> NativeResult {
         let ch = self.channel()?;
         self.vm.chan_recv(ch)
     }
 
-    pub fn channel_close(&mut self) -> Result<(), String> {
+    pub fn channel_close(&mut self) -> NativeResult<()> {
         let ch = self.channel()?;
         self.vm.chan_close(ch)
     }
 
     /// `co.join()`: its result, or parks until it finishes.
-    pub fn coroutine_join(&mut self) -> Result<Value, String> {
+    pub fn coroutine_join(&mut self) -> NativeResult {
         let co = self.coroutine()?;
         self.vm.join(co)
     }
 
-    pub fn coroutine_done(&self) -> Result<bool, String> {
+    pub fn coroutine_done(&self) -> NativeResult<bool> {
         Ok(self.coroutine()?.state() == crate::object::CoState::Done)
     }
 

@@ -212,18 +212,22 @@ fn write_value(
         | ObjKind::ValueArray
         | ObjKind::Entries
         | ObjKind::StackSlab
-        | ObjKind::FrameSlab => out.extend_from_slice(b"<internal>"),
+        | ObjKind::FrameSlab
+        | ObjKind::Finalizer => out.extend_from_slice(b"<internal>"),
     }
 }
 
 impl Vm {
-    pub(crate) fn print_value(&mut self, v: Value) {
+    /// `print v`, charged to `--max-instructions` by the bytes it writes.
+    pub(crate) fn print_value(&mut self, v: Value) -> Result<(), crate::error::RuntimeError> {
         let mut buf = Vec::with_capacity(32);
         format_value(&mut buf, v);
         buf.push(b'\n');
+        self.charge_bytes(buf.len())?;
         // A closed stdout (e.g. `| head`) is not a Lox error; clox ignores
         // printf's result too.
         let _ = self.out.write_all(&buf);
+        Ok(())
     }
 }
 
@@ -231,35 +235,7 @@ use std::io::Write as _;
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-    use std::io::Write;
-    use std::rc::Rc;
-
-    use crate::{Vm, VmOptions};
-
-    // No stdlib here (it depends on `vm`): the programs use only literals
-    // and index assignment.
-
-    /// A `Write` whose bytes the test can read after the VM has run.
-    #[derive(Clone, Default)]
-    struct Shared(Rc<RefCell<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn run(source: &str) -> String {
-        let out = Shared::default();
-        let mut vm = Vm::new(VmOptions::default(), Box::new(out.clone()));
-        vm.interpret(source.as_bytes()).expect("program runs");
-        let bytes = out.0.borrow().clone();
-        String::from_utf8(bytes).unwrap()
-    }
+    use crate::tests::run;
 
     #[test]
     fn ordinary_nesting_and_cycles() {

@@ -9,17 +9,22 @@ use std::time::Instant;
 use gc::{GcConfig, Heap};
 use lang::{Constant, Proto};
 
-use crate::error::{InterpretError, RuntimeError, TraceLine};
+use crate::error::{InterpretError, RuntimeError, TraceLine, Unwind};
 use crate::frame::CallFrame;
 use crate::intern::InternSet;
 use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{
     self, hash_bytes, BytesObj, ClosureObj, CoroutineObj, Frames, Fresh, FunctionObj,
-    FunctionParts, Gc, NativeObj, ObjKind, Roots, Stack, StringObj, Table, TableLoc, UpvalueObj,
-    ValueArrayObj,
+    FunctionParts, Gc, NativeObj, ObjKind, Origin, Roots, Stack, StringObj, Table, TableLoc,
+    UpvalueObj, ValueArrayObj,
 };
 use crate::sched::Scheduler;
 use crate::value::Value;
+
+/// Bytes of copying, hashing or formatting charged as one instruction to
+/// `--max-instructions` ([`Vm::charge_bytes`]): about what one interpreted
+/// instruction costs in time.
+pub const WORK_BYTES: usize = 8;
 
 /// How the VM is set up (CLI flags and `LOAMDEBUG`).
 #[derive(Clone, Debug, Default)]
@@ -76,10 +81,6 @@ pub struct Vm {
     /// looks for the next coroutine, so the instruction loop pays nothing
     /// until a budget is spent.
     interrupt: Arc<AtomicBool>,
-    /// The error now unwinding is an interrupt, not a Lox runtime error:
-    /// `interpret` reports it as [`InterpretError::Interrupted`], and the
-    /// finalizer coroutine's error recovery lets it through.
-    pub(crate) interrupt_raised: bool,
     /// Instructions the program may still execute (`max_instructions`),
     /// charged a slice at a time at the points the budget is reset.
     pub(crate) fuel: Option<u64>,
@@ -87,9 +88,9 @@ pub struct Vm {
     no_quicken: bool,
     /// The interned name of the list push intrinsic (`define_list_push`).
     pub(crate) list_push_name: Option<Gc<StringObj>>,
-    /// The error being unwound is `Instruction limit exceeded.`: like an
-    /// interrupt, a finalizer cannot catch it.
-    pub(crate) fuel_raised: bool,
+    /// The `gcPercent` the program last set, exactly as given (the heap
+    /// paces with it saturated to `i64`): `setGCPercent` returns it.
+    pub(crate) gc_percent: f64,
 }
 
 impl Vm {
@@ -126,12 +127,11 @@ impl Vm {
             started: Instant::now(),
             max_heap: options.max_heap,
             interrupt: Arc::new(AtomicBool::new(false)),
-            interrupt_raised: false,
             fuel: options.max_instructions,
             max_instructions: options.max_instructions,
             no_quicken: options.no_quicken,
             list_push_name: None,
-            fuel_raised: false,
+            gc_percent: options.gc.gc_percent as f64,
         }
     }
 
@@ -139,19 +139,14 @@ impl Vm {
     /// (the REPL relies on it); the stack is reset after a runtime error.
     pub fn interpret(&mut self, source: &[u8]) -> Result<(), InterpretError> {
         let proto = lang::compile(source).map_err(InterpretError::Compile)?;
-        self.interrupt_raised = false;
-        self.fuel_raised = false;
         // Each evaluation (a script, a REPL input) gets the whole limit.
         self.fuel = self.max_instructions;
         let result = self.run_proto(&proto);
         let _ = self.out.flush();
         // `run_proto` has reset the stacks either way; globals persist.
-        result.map_err(|e| {
-            if std::mem::take(&mut self.interrupt_raised) {
-                InterpretError::Interrupted
-            } else {
-                InterpretError::Runtime(e)
-            }
+        result.map_err(|e| match e.unwind {
+            Unwind::Interrupt => InterpretError::Interrupted,
+            _ => InterpretError::Runtime(e),
         })
     }
 
@@ -181,8 +176,7 @@ impl Vm {
     #[cold]
     pub(crate) fn interrupted(&mut self) -> RuntimeError {
         self.interrupt.store(false, Ordering::Relaxed);
-        self.interrupt_raised = true;
-        self.error("Interrupted.")
+        self.error_unwinding("Interrupted.", Unwind::Interrupt)
     }
 
     /// Charges `used` instructions against `max_instructions`. Called
@@ -200,10 +194,32 @@ impl Vm {
         Ok(())
     }
 
+    /// Charges `bytes` of work (string building, formatting) to
+    /// `max_instructions`, one instruction per [`WORK_BYTES`]: with the
+    /// limit set, `s = s + s` costs by the bytes it copies, so the limit
+    /// bounds time. Free without a limit. Never charged to the
+    /// preemption budget, which counts instructions only (LANGUAGE.md §5).
+    #[inline]
+    pub(crate) fn charge_bytes(&mut self, bytes: usize) -> Result<(), RuntimeError> {
+        if self.fuel.is_none() {
+            return Ok(());
+        }
+        self.spend_fuel((bytes / WORK_BYTES) as i64)
+    }
+
+    /// Charges work over `n` elements (list shifts, `keys()`), one
+    /// instruction each.
+    #[inline]
+    pub(crate) fn charge_elements(&mut self, n: usize) -> Result<(), RuntimeError> {
+        if self.fuel.is_none() {
+            return Ok(());
+        }
+        self.spend_fuel(n as i64)
+    }
+
     #[cold]
     fn out_of_fuel(&mut self) -> RuntimeError {
-        self.fuel_raised = true;
-        self.error("Instruction limit exceeded.")
+        self.error_unwinding("Instruction limit exceeded.", Unwind::OutOfFuel)
     }
 
     fn run_proto(&mut self, proto: &Proto) -> Result<(), RuntimeError> {
@@ -239,6 +255,14 @@ impl Vm {
 
     fn reset(&mut self) {
         self.abandon_coroutines();
+        if let Some(main) = self.main {
+            // After a runtime error the main script's frames are unwound,
+            // and the REPL reuses their slots: a closure that captured one
+            // (and was stored in a global) must keep the value it saw, as
+            // after a return, not read the next input's locals.
+            self.sync_current();
+            self.close_upvalues_of(main, 0);
+        }
         self.stack.clear();
         self.frames.clear();
         if let Some(main) = self.main {
@@ -270,11 +294,11 @@ impl Vm {
             if self.heap.heap_alloc().saturating_add(size as u64) > limit as u64 {
                 self.collect(true);
                 if self.heap.heap_alloc().saturating_add(size as u64) > limit as u64 {
-                    return Err(self.error("Out of memory."));
+                    return Err(self.out_of_memory());
                 }
             }
         }
-        object::alloc(&mut self.heap, size).map_err(|_| self.error("Out of memory."))
+        object::alloc(&mut self.heap, size).map_err(|_| self.out_of_memory())
     }
 
     pub(crate) fn collect(&mut self, full: bool) {
@@ -351,6 +375,7 @@ impl Vm {
         a: Gc<StringObj>,
         b: Gc<StringObj>,
     ) -> Result<Gc<StringObj>, RuntimeError> {
+        self.charge_bytes(a.len() + b.len())?;
         let hash = object::hash_concat(a.as_bytes(), b.as_bytes());
         if let Some(s) = self.strings.find(hash, a.as_bytes(), b.as_bytes()) {
             return Ok(s);
@@ -503,24 +528,44 @@ impl Vm {
     /// A runtime error with clox's stack trace. The innermost frame's `ip`
     /// must have been saved (the loop does so before calling this).
     pub(crate) fn error(&self, message: impl Into<String>) -> RuntimeError {
-        let trace = self
+        self.error_unwinding(message, Unwind::Error)
+    }
+
+    #[cold]
+    fn out_of_memory(&self) -> RuntimeError {
+        self.error_unwinding("Out of memory.", Unwind::OutOfMemory)
+    }
+
+    /// A coroutine with no Lox frame (a spawned native, a native
+    /// finalizer, a finalizer failing its arity check) reports the line of
+    /// the `spawn` or `setFinalizer` that started it instead.
+    fn error_unwinding(&self, message: impl Into<String>, unwind: Unwind) -> RuntimeError {
+        let trace_line = |function: Gc<FunctionObj>, line: u32| TraceLine {
+            line,
+            function: function
+                .name
+                .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned()),
+        };
+        let mut trace: Vec<TraceLine> = self
             .frames
             .as_slice()
             .iter()
             .rev()
             .map(|f| {
                 let function = f.closure.function;
-                TraceLine {
-                    line: function.line_at(f.ip.saturating_sub(1)),
-                    function: function
-                        .name
-                        .map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned()),
-                }
+                trace_line(function, function.line_at(f.ip.saturating_sub(1)))
             })
             .collect();
+        if trace.is_empty() {
+            let origin = self.current.map_or(Origin::NONE, |c| c.origin());
+            if let (Some(function), true) = (origin.function, origin.line > 0) {
+                trace.push(trace_line(function, origin.line));
+            }
+        }
         RuntimeError {
             message: message.into(),
             trace,
+            unwind,
         }
     }
 }
@@ -568,9 +613,10 @@ impl Vm {
         loop {
             let mut r = self.run();
             while let Err(e) = &r {
-                // An interrupt or the instruction limit stops the program, even
-                // inside a finalizer.
-                if !self.is_finalizer_running() || self.interrupt_raised || self.fuel_raised {
+                // Only a Lox error ends just the finalizer; an interrupt,
+                // the instruction limit or running out of memory stops the
+                // program even inside one.
+                if !self.is_finalizer_running() || e.unwind != Unwind::Error {
                     break;
                 }
                 let e = e.clone();

@@ -17,7 +17,7 @@ use crate::frame::CallFrame;
 use crate::value::Value;
 use gc::stackscan::ScanState;
 use std::mem::size_of;
-use std::ptr::{addr_of, addr_of_mut};
+use std::ptr::{addr_of, addr_of_mut, NonNull};
 
 // ------------------------------------------------------------------ slabs
 
@@ -378,7 +378,18 @@ pub struct CoroutineObj {
     /// The coroutine's return value once Done.
     result: Value,
     /// Coroutines blocked in `join()` on this one.
-    joiners: Option<Gc<ListObj>>,
+    joiners: WaitQueue,
+    /// The next coroutine in the wait queue this one is parked in (a
+    /// channel's receivers or senders, or another coroutine's joiners).
+    wait_next: Option<Gc<CoroutineObj>>,
+    /// Its body is a native call with no Lox frame (`spawn ch.recv()`, a
+    /// native finalizer) that parked: when it resumes, the value on top of
+    /// its stack is that call's result.
+    native_wait: bool,
+    /// Where it was started, for an error raised with no Lox frame on its
+    /// stack: the `spawn` of a native body, or, on the finalizer coroutine,
+    /// the `setFinalizer` of the finalizer running now.
+    origin: Origin,
     /// A value a blocked sender is offering (`send`).
     offer: Value,
     /// A runtime error to raise when it next runs (a sender on a channel
@@ -410,7 +421,10 @@ impl Fresh {
             frame_count: 0,
             open_upvalues: None,
             result: Value::NIL,
-            joiners: None,
+            joiners: WaitQueue::EMPTY,
+            wait_next: None,
+            native_wait: false,
+            origin: Origin::NONE,
             offer: Value::NIL,
             fail_on_resume: false,
             wake_at: 0,
@@ -453,7 +467,9 @@ field_accessors! {
         frame_count / set_frame_count: usize;
         open_upvalues / set_open_upvalues: Option<Gc<ListObj>>;
         result / set_result: Value;
-        joiners / set_joiners: Option<Gc<ListObj>>;
+        wait_next / set_wait_next: Option<Gc<CoroutineObj>>;
+        native_wait / set_native_wait: bool;
+        origin / set_origin: Origin;
         offer / set_offer: Value;
         fail_on_resume / set_fail_on_resume: bool;
         wake_at / set_wake_at: u64;
@@ -462,6 +478,12 @@ field_accessors! {
 }
 
 impl Gc<CoroutineObj> {
+    /// Coroutines blocked in `join()` on this one, oldest first.
+    pub fn joiners(self) -> WaitQueueLoc {
+        // SAFETY: ROOTED; the field lives inside the coroutine's block.
+        WaitQueueLoc(unsafe { NonNull::new_unchecked(addr_of_mut!((*self.raw()).joiners)) })
+    }
+
     /// The scan status word (SCAN_ONCE): claim it before scanning the
     /// stack. The reference lives as long as the caller keeps the
     /// coroutine reachable (ROOTED).
@@ -502,13 +524,15 @@ pub struct ChannelObj {
     header: Header,
     capacity: usize,
     closed: bool,
-    /// Ring buffer storage (a value array of `capacity`), if buffered.
+    /// Ring buffer storage, allocated on first use and grown by doubling
+    /// up to `capacity` (so `Channel(n)` costs nothing until values are
+    /// buffered); its length is the ring's size.
     buffer: Option<Gc<super::ValueArrayObj>>,
     head: usize,
     count: usize,
-    /// Blocked receivers, then blocked senders (lists of coroutines).
-    recvq: Option<Gc<ListObj>>,
-    sendq: Option<Gc<ListObj>>,
+    /// Blocked receivers and blocked senders.
+    recvq: WaitQueue,
+    sendq: WaitQueue,
 }
 impl HeapObject for ChannelObj {
     const KIND: ObjKind = ObjKind::Channel;
@@ -518,22 +542,16 @@ impl ChannelObj {
 }
 
 impl Fresh {
-    pub fn init_channel(
-        self,
-        capacity: usize,
-        buffer: Option<Gc<super::ValueArrayObj>>,
-        recvq: Gc<ListObj>,
-        sendq: Gc<ListObj>,
-    ) -> Gc<ChannelObj> {
+    pub fn init_channel(self, capacity: usize) -> Gc<ChannelObj> {
         self.init(ChannelObj {
             header: Header::new(ObjKind::Channel, 0),
             capacity,
             closed: false,
-            buffer,
+            buffer: None,
             head: 0,
             count: 0,
-            recvq: Some(recvq),
-            sendq: Some(sendq),
+            recvq: WaitQueue::EMPTY,
+            sendq: WaitQueue::EMPTY,
         })
     }
 }
@@ -545,7 +563,118 @@ field_accessors! {
         buffer / set_buffer: Option<Gc<super::ValueArrayObj>>;
         head / set_head: usize;
         count / set_count: usize;
-        recvq / set_recvq: Option<Gc<ListObj>>;
-        sendq / set_sendq: Option<Gc<ListObj>>;
     }
+}
+
+impl Gc<ChannelObj> {
+    /// Coroutines blocked in `recv`, oldest first.
+    pub fn recvq(self) -> WaitQueueLoc {
+        // SAFETY: ROOTED; the field lives inside the channel's block.
+        WaitQueueLoc(unsafe { NonNull::new_unchecked(addr_of_mut!((*self.raw()).recvq)) })
+    }
+
+    /// Coroutines blocked in `send`, oldest first.
+    pub fn sendq(self) -> WaitQueueLoc {
+        // SAFETY: as `recvq`.
+        WaitQueueLoc(unsafe { NonNull::new_unchecked(addr_of_mut!((*self.raw()).sendq)) })
+    }
+}
+
+// ------------------------------------------------------------ wait queues
+
+/// A FIFO of parked coroutines, linked through their `wait_next` field
+/// (Go's `waitq` of sudogs): push and pop are O(1) and allocate nothing,
+/// so a million coroutines blocked on one channel cost a million times
+/// one. A coroutine is in at most one wait queue at a time, because it is
+/// parked on exactly one operation (a send, a receive or a join).
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct WaitQueue {
+    head: Option<Gc<CoroutineObj>>,
+    tail: Option<Gc<CoroutineObj>>,
+}
+
+impl WaitQueue {
+    pub const EMPTY: WaitQueue = WaitQueue {
+        head: None,
+        tail: None,
+    };
+}
+
+/// Where a [`WaitQueue`] lives (inside a channel or a coroutine): a
+/// copyable pointer, valid while its owner is (ROOTED), as `TableLoc`.
+#[derive(Clone, Copy)]
+pub struct WaitQueueLoc(NonNull<WaitQueue>);
+
+impl WaitQueueLoc {
+    fn read(self) -> WaitQueue {
+        // SAFETY: ROOTED (the owner is alive); a raw read of the two
+        // handles, no reference to the field outlives this call.
+        unsafe { self.0.as_ptr().read() }
+    }
+
+    fn write(self, q: WaitQueue) {
+        // SAFETY: as `read`; the VM thread is the only writer.
+        unsafe { self.0.as_ptr().write(q) }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.read().head.is_none()
+    }
+
+    /// Appends `co`, which must not be in any wait queue.
+    pub fn push_back(self, co: Gc<CoroutineObj>) {
+        co.set_wait_next(None);
+        let mut q = self.read();
+        match q.tail {
+            Some(t) => t.set_wait_next(Some(co)),
+            None => q.head = Some(co),
+        }
+        q.tail = Some(co);
+        self.write(q);
+    }
+
+    /// Removes and returns the oldest coroutine.
+    pub fn pop_front(self) -> Option<Gc<CoroutineObj>> {
+        let mut q = self.read();
+        let co = q.head?;
+        q.head = co.wait_next();
+        if q.head.is_none() {
+            q.tail = None;
+        }
+        co.set_wait_next(None);
+        self.write(q);
+        Some(co)
+    }
+
+    /// Marks the queue's first and last coroutines; the ones between are
+    /// reached through `wait_next` (each coroutine marks its successor).
+    pub fn mark(self, m: &mut gc::Marker<'_>) {
+        let q = self.read();
+        for c in [q.head, q.tail].into_iter().flatten() {
+            m.mark(c.as_ref().ptr());
+        }
+    }
+}
+
+// ----------------------------------------------------------------- origins
+
+/// Where a frameless piece of work was started, as one line of a stack
+/// trace: a function (`None` inside: the script) and a line. Errors raised
+/// with no Lox frame on the stack (a spawned native, a native finalizer, a
+/// finalizer's arity error) are reported at their origin, in clox's
+/// `[line N] in f()` form.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Origin {
+    pub function: Option<Gc<super::FunctionObj>>,
+    /// 0: no origin.
+    pub line: u32,
+}
+
+impl Origin {
+    pub const NONE: Origin = Origin {
+        function: None,
+        line: 0,
+    };
 }

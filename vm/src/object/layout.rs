@@ -883,3 +883,32 @@ impl Fresh {
         })
     }
 }
+
+// ------------------------------------------------------------- finalizers
+
+/// The finalizer `setFinalizer(obj, fn)` registers with the collector (as
+/// the special's finalizer object): `fn` and the line of the
+/// `setFinalizer` call, where an error raised before `fn` has a frame (its
+/// arity, a native finalizer's own error) is reported.
+#[repr(C)]
+pub struct FinalizerObj {
+    header: Header,
+    pub function: Value,
+    pub origin: super::Origin,
+}
+impl HeapObject for FinalizerObj {
+    const KIND: ObjKind = ObjKind::Finalizer;
+}
+impl FinalizerObj {
+    pub const SIZE: usize = size_of::<FinalizerObj>();
+}
+
+impl Fresh {
+    pub fn init_finalizer(self, function: Value, origin: super::Origin) -> Gc<FinalizerObj> {
+        self.init(FinalizerObj {
+            header: Header::new(ObjKind::Finalizer, 0),
+            function,
+            origin,
+        })
+    }
+}

@@ -68,6 +68,9 @@ pub enum ObjKind {
     StackSlab = 17,
     /// A coroutine's frame stack storage (traced by the coroutine).
     FrameSlab = 18,
+    /// What `setFinalizer` registers with the collector: the finalizer
+    /// and where it was set.
+    Finalizer = 19,
 }
 
 impl ObjKind {
@@ -92,6 +95,7 @@ impl ObjKind {
             16 => Channel,
             17 => StackSlab,
             18 => FrameSlab,
+            19 => Finalizer,
             _ => return None,
         })
     }
@@ -322,8 +326,15 @@ pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
                     m.mark(frame.closure.as_ref().ptr());
                 }
             }
-            for l in [c.open_upvalues(), c.joiners()].into_iter().flatten() {
+            if let Some(l) = c.open_upvalues() {
                 m.mark(l.as_ref().ptr());
+            }
+            c.joiners().mark(m);
+            if let Some(next) = c.wait_next() {
+                m.mark(next.as_ref().ptr());
+            }
+            if let Some(f) = c.origin().function {
+                m.mark(f.as_ref().ptr());
             }
             mark_val(m, c.result());
             mark_val(m, c.offer());
@@ -333,9 +344,8 @@ pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
             if let Some(b) = ch.buffer() {
                 m.mark(b.as_ref().ptr());
             }
-            for l in [ch.recvq(), ch.sendq()].into_iter().flatten() {
-                m.mark(l.as_ref().ptr());
-            }
+            ch.recvq().mark(m);
+            ch.sendq().mark(m);
         }
         ObjKind::String | ObjKind::Bytes => {}
         ObjKind::Function => {
@@ -398,6 +408,13 @@ pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
             let b: Gc<BoundNativeObj> = Gc::from_ref_unchecked(obj);
             mark_val(m, b.receiver);
             m.mark(b.native.as_ref().ptr());
+        }
+        ObjKind::Finalizer => {
+            let f: Gc<FinalizerObj> = Gc::from_ref_unchecked(obj);
+            mark_val(m, f.function);
+            if let Some(o) = f.origin.function {
+                m.mark(o.as_ref().ptr());
+            }
         }
         ObjKind::Entries => {
             let e: Gc<EntriesObj> = Gc::from_ref_unchecked(obj);
