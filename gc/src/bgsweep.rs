@@ -81,7 +81,7 @@ impl BgSweeper {
         }
         if let Some(h) = self.handle.take() {
             if h.join().is_err() {
-                gc_throw!(BGSWEEP, "background sweeper thread panicked");
+                gc_throw!(BgSweep, "background sweeper thread panicked");
             }
         }
     }
@@ -148,15 +148,9 @@ fn run(heap: &HeapShared, ctl: &Ctl) {
 /// finalizers). Nothing to do: finalizer wake-ups are the queuer's job
 /// (`FINQ_WAKE`), never tied to this moment.
 pub(crate) fn on_drained(heap: &HeapShared) {
-    #[cfg(any(test, loom, feature = "seed-bugs"))]
-    if heap
-        .mheap
-        .seed
-        .active(crate::seed::SeedBug::FingwakeAtBgSweepEnd)
-    {
+    if heap.mheap.seeds.wake_finalizers_at_drain() {
         // Seed 000 re-introduced: the pre-fix `bgsweep` woke the finalizer
         // goroutine here, and only here.
         heap.finq.seed_bg_sweep_done();
     }
-    let _ = heap;
 }

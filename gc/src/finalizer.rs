@@ -31,6 +31,7 @@
 //!   after that, and with `concurrent_sweep: false` there is no background
 //!   sweeper at all. In every finq critical section `fingwait &&
 //!   !queue.is_empty()` implies `fingwake` (checked in verify mode).
+#![allow(unsafe_code)]
 
 use crate::mspan::{MSpan, SpanData};
 use crate::sizeclasses::{class_info, PAGE_SIZE};
@@ -114,13 +115,13 @@ pub(crate) fn special_target<'h>(
     let addr = obj.as_ptr() as usize;
     let Some(span) = heap.mheap.span_of(addr) else {
         gc_throw!(
-            MARK_BAD_POINTER,
+            MarkBadPointer,
             "{what}: {addr:#x} is not in any span of this heap"
         );
     };
     if span.state() != crate::mspan::MSpanState::InUse {
         gc_throw!(
-            MARK_BAD_POINTER,
+            MarkBadPointer,
             span = span,
             "{what}: {addr:#x} points into a span that is not in use"
         );
@@ -135,7 +136,7 @@ pub(crate) fn special_target<'h>(
     let off = addr - start;
     if !off.is_multiple_of(elemsize) || off / elemsize >= nelems {
         gc_throw!(
-            MARK_BAD_POINTER,
+            MarkBadPointer,
             span = span,
             "{what}: {addr:#x} is not the start of an object (offset {off}, elemsize {elemsize})"
         );
@@ -231,7 +232,7 @@ pub(crate) fn check_no_specials(span: &MSpan) {
     let n = span.specials.len();
     if n != 0 {
         gc_throw!(
-            SPECIALS_KEEP_ALIVE,
+            SpecialsKeepAlive,
             span = span,
             "span freed while it holds {n} finalizer special(s): an object with a finalizer was freed"
         );
@@ -298,7 +299,7 @@ impl Finq {
     pub(crate) fn queue(&self, heap: &HeapShared, pair: FinPair) {
         let mut q = self.lock.lock();
         q.queue.push_back(pair);
-        if !seed_000(heap) {
+        if heap.mheap.seeds.queue_sets_fingwake() {
             q.fingwake = true;
             self.publish_hint(&q);
         }
@@ -307,11 +308,11 @@ impl Finq {
             .fetch_add(1, StdOrdering::Relaxed);
     }
 
-    /// Seed 000 re-introduced: the background sweeper, having drained the
-    /// snapshot, wakes the coroutine if something is queued *now* (the
-    /// pre-fix `bgsweep` -> `wakefing`). Finalizers queued later by lazy
-    /// sweeping are never announced.
-    #[cfg(any(test, loom, feature = "seed-bugs"))]
+    /// Seed 000's pre-fix wake-up (reached only through
+    /// `SeedHooks::wake_finalizers_at_drain`): the background sweeper,
+    /// having drained the snapshot, wakes the coroutine if something is
+    /// queued *now* (`bgsweep` -> `wakefing`). Finalizers queued later by
+    /// lazy sweeping are never announced.
     pub(crate) fn seed_bg_sweep_done(&self) {
         let mut q = self.lock.lock();
         if !q.queue.is_empty() {
@@ -388,24 +389,9 @@ impl Finq {
 fn check_wake(q: &FinqState) {
     if q.fingwait && !q.queue.is_empty() && !q.fingwake {
         gc_throw!(
-            FINQ_WAKE,
+            FinqWake,
             "{} finalizer(s) queued while the finalizer coroutine is parked, but fingwake is not set: it would never be woken",
             q.queue.len()
         );
-    }
-}
-
-#[inline]
-fn seed_000(heap: &HeapShared) -> bool {
-    #[cfg(any(test, loom, feature = "seed-bugs"))]
-    {
-        heap.mheap
-            .seed
-            .active(crate::seed::SeedBug::FingwakeAtBgSweepEnd)
-    }
-    #[cfg(not(any(test, loom, feature = "seed-bugs")))]
-    {
-        let _ = heap;
-        false
     }
 }

@@ -3,6 +3,7 @@
 //! drive the real sweep machinery (`HeapShared`, `MHeap`, `MCentral`,
 //! `sweep_one`, `finish_sweep`, the verify checks) one cycle step at a time,
 //! from loom threads. Not an API.
+#![allow(unsafe_code)]
 
 use crate::mspan::{MSpanState, SpanPtr};
 use crate::seed::SeedBug;
@@ -46,7 +47,7 @@ impl Model {
     }
 
     pub fn set_seed_bug(&self, bug: SeedBug) {
-        self.shared.mheap.seed.set(bug, 0);
+        self.shared.mheap.set_seed(bug, 0);
     }
 
     /// The heap's sweepgen.

@@ -7,10 +7,38 @@
 //! created or freed, so the page table and every span's data may be read
 //! and the mark bits written without locks (mspan.rs ownership table, row
 //! "stop-the-world collector").
+#![allow(unsafe_code)]
 
 use crate::mheap::MHeap;
 use crate::mspan::{MSpan, MSpanState, SpanData};
 use crate::ObjPtr;
+
+/// Roots and tracing, supplied by the embedder. **API Boundary.**
+///
+/// # Safety
+/// 1. `mark_roots` and `trace` pass to [`Marker::mark`] only pointers that
+///    `Heap::alloc` of this heap returned and that have been reachable since
+///    (so not yet freed). An object with a finalizer (and everything it
+///    reaches) counts as reachable until the embedder drops it after
+///    [`Heap::pop_finalizer`].
+/// 2. `trace(obj)` reads only the object `obj` (and may call `mark` for each
+///    object pointer it holds).
+pub unsafe trait Embedder {
+    /// Mark every root.
+    fn mark_roots(&mut self, m: &mut Marker<'_>);
+    /// Mark the objects `obj` references. Called once per marked object per
+    /// cycle, and in addition once per object with a finalizer
+    /// ([`Heap::set_finalizer`]), **even if that object is not marked**
+    /// (what a finalizable object reaches must survive, but not the object
+    /// itself, or it would never be finalized): such an object may be
+    /// traced twice in one cycle when it is also marked.
+    fn trace(&mut self, obj: ObjPtr, m: &mut Marker<'_>);
+    /// After marking, before sweeping: drop weak references to objects with
+    /// `!marks.is_marked(p)` (the VM's interned-string table). An
+    /// unreachable object with a finalizer reads as unmarked here even
+    /// though the sweep then keeps it alive and queues it.
+    fn sweep_weak(&mut self, marks: &MarkView<'_>);
+}
 
 /// Handed to `Embedder::mark_roots` and `Embedder::trace`.
 pub struct Marker<'a> {
@@ -32,10 +60,7 @@ pub struct MarkView<'a> {
 fn span_for(heap: &MHeap, addr: usize) -> &MSpan {
     match heap.span_of(addr) {
         Some(s) => s,
-        None => gc_throw!(
-            MARK_BAD_POINTER,
-            "{addr:#x} is not in any span of this heap"
-        ),
+        None => gc_throw!(MarkBadPointer, "{addr:#x} is not in any span of this heap"),
     }
 }
 
@@ -45,7 +70,7 @@ fn span_for(heap: &MHeap, addr: usize) -> &MSpan {
 fn check_mark_target(span: &MSpan, d: &SpanData, addr: usize, idx: usize) {
     if span.state() != MSpanState::InUse {
         gc_throw!(
-            MARK_BAD_POINTER,
+            MarkBadPointer,
             span = span,
             "{addr:#x} points into a span that is not in use"
         );
@@ -53,7 +78,7 @@ fn check_mark_target(span: &MSpan, d: &SpanData, addr: usize, idx: usize) {
     let off = addr - d.start;
     if idx >= d.nelems || idx * d.elemsize != off {
         gc_throw!(
-            MARK_BAD_POINTER,
+            MarkBadPointer,
             span = span,
             "{addr:#x} is not the start of an object (offset {off}, elemsize {})",
             d.elemsize
@@ -61,7 +86,7 @@ fn check_mark_target(span: &MSpan, d: &SpanData, addr: usize, idx: usize) {
     }
     if !d.is_allocated(idx) {
         gc_throw!(
-            MARK_BAD_POINTER,
+            MarkBadPointer,
             span = span,
             "{addr:#x} is a free slot (index {idx})"
         );

@@ -10,6 +10,7 @@
 //!
 //! Lists are intrusive doubly-linked lists through `MSpan::links`, guarded
 //! by this mcentral's lock.
+#![allow(unsafe_code)]
 
 use crate::mspan::{ListId, MSpan, SpanPtr};
 use crate::sizeclasses::{class_info, PAGE_SIZE};
@@ -67,7 +68,7 @@ impl MCentralLists {
         match id {
             ListId::Partial(i) => &mut self.partial[i as usize],
             ListId::Full(i) => &mut self.full[i as usize],
-            ListId::None => gc_throw!(MCENTRAL_LISTS, "no such list"),
+            ListId::None => gc_throw!(McentralLists, "no such list"),
         }
     }
 
@@ -85,7 +86,7 @@ impl MCentralLists {
             s.with_links(|l| {
                 if l.list != ListId::None {
                     gc_throw!(
-                        MCENTRAL_LISTS,
+                        McentralLists,
                         span = s,
                         "push of a span already on {:?}",
                         l.list
@@ -203,7 +204,7 @@ impl MCentral {
         let s = unsafe { span.as_ref() };
         if !s.sweepgen.is_swept(sg) {
             gc_throw!(
-                SWEEP_OWNERSHIP,
+                SweepOwnership,
                 span = s,
                 "uncaching a span that is not swept (sg={sg})"
             );

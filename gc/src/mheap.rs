@@ -13,6 +13,7 @@
 //! * **Span structs** are boxed once, recorded in `allspans` forever, and
 //!   recycled through a pool; they are freed only with the heap, so a span
 //!   pointer read from any snapshot stays valid (`SPAN_LIST_SNAPSHOT`).
+#![allow(unsafe_code)]
 
 use crate::mcentral::MCentral;
 use crate::mspan::{MSpan, MSpanState, SpanPtr};
@@ -53,11 +54,8 @@ pub(crate) struct AllSpans {
     /// Published length; entries below it are initialized. Written under the
     /// heap lock (release), read anywhere (acquire).
     len: AtomicUsize,
-    /// Seed 002 re-introduced (test switch): the historical layout, one
-    /// contiguous array reallocated on growth, which buggy readers index
-    /// without the lock. Only touched when the switch is on.
-    #[cfg(any(test, loom, feature = "seed-bugs"))]
-    pub(crate) seed_live: crate::seed::SeedLiveList,
+    /// Seed 002's injection points (`seed.rs`): empty without the switch.
+    pub(crate) seed002: crate::seed::Seed002,
 }
 
 #[inline]
@@ -74,8 +72,7 @@ impl AllSpans {
                 .map(|_| AtomicPtr::new(ptr::null_mut()))
                 .collect(),
             len: AtomicUsize::new(0),
-            #[cfg(any(test, loom, feature = "seed-bugs"))]
-            seed_live: crate::seed::SeedLiveList::new(),
+            seed002: Default::default(),
         }
     }
 
@@ -93,19 +90,27 @@ impl AllSpans {
         let chunk = self.chunks[k].load(Ordering::Acquire);
         if chunk.is_null() {
             gc_throw!(
-                SPAN_LIST_SNAPSHOT,
+                SpanListSnapshot,
                 "allspans index {i} beyond published chunks"
             );
         }
+        self.seed002.read_window();
         // SAFETY: chunk k was allocated with `64 << k` entries by `push` and
-        // is never freed before the heap (SPAN_LIST_SNAPSHOT); `off < 64 << k`
-        // by construction of `chunk_of`.
+        // is never freed before the heap (SPAN_LIST_SNAPSHOT; only seed
+        // 002's switch moves one, and it keeps the old one allocated);
+        // `off < 64 << k` by construction of `chunk_of`.
         let slot = unsafe { &*chunk.add(off) };
         let p = slot.load(Ordering::Acquire);
         if p.is_null() {
             gc_throw!(
-                SPAN_LIST_SNAPSHOT,
+                SpanListSnapshot,
                 "allspans entry {i} read before it was published"
+            );
+        }
+        if p as usize == crate::seed::FREED_SLOT {
+            gc_throw!(
+                SpanListSnapshot,
+                "allspans entry {i} read from a chunk that growth moved and freed under the reader"
             );
         }
         // SAFETY: span structs live until the heap is dropped (module docs).
@@ -114,12 +119,11 @@ impl AllSpans {
 
     /// Append a new span struct. The `MHeap` lock guard proves appends are
     /// serialized.
-    fn push(&self, _locked: &mut MutexGuard<'_, MHeapLocked>, span: SpanPtr, realloc_bug: bool) {
-        let _ = realloc_bug;
+    fn push(&self, _locked: &mut MutexGuard<'_, MHeapLocked>, span: SpanPtr) {
         let i = self.len.load(Ordering::Relaxed);
         let (k, off) = chunk_of(i);
         if k >= MAX_CHUNKS {
-            gc_throw!(SPAN_LIST_SNAPSHOT, "allspans overflow at {i}");
+            gc_throw!(SpanListSnapshot, "allspans overflow at {i}");
         }
         let mut chunk = self.chunks[k].load(Ordering::Relaxed);
         if chunk.is_null() {
@@ -131,11 +135,8 @@ impl AllSpans {
         }
         // SAFETY: as in `get`: chunk k has `64 << k` entries, off is in range.
         unsafe { &*chunk.add(off) }.store(span.as_ptr(), Ordering::Release);
-        #[cfg(any(test, loom, feature = "seed-bugs"))]
-        if realloc_bug {
-            // The historical layout, maintained alongside (seed 002).
-            self.seed_live.push(span.as_ptr());
-        }
+        self.seed002
+            .after_push(&self.chunks, 1usize << FIRST_CHUNK_SHIFT);
         self.len.store(i + 1, Ordering::Release);
     }
 }
@@ -222,9 +223,9 @@ pub(crate) struct MHeap {
     pub(crate) central: Box<[MCentral]>,
     /// Committed bytes (statistics only).
     pub(crate) sys_bytes: StdAtomicU64,
-    /// Test switches re-introducing historical races (`seed.rs`).
-    #[cfg(any(test, loom, feature = "seed-bugs"))]
-    pub(crate) seed: crate::seed::SeedSwitch,
+    /// Injection points of the historical races (`seed.rs`): empty
+    /// without the test switches.
+    pub(crate) seeds: crate::seed::SeedHooks,
 }
 
 // SAFETY: the raw pointers are the arena and page-table mappings, owned by
@@ -291,9 +292,15 @@ impl MHeap {
             allspans: AllSpans::new(),
             central: (0..NUM_SIZE_CLASSES).map(MCentral::new).collect(),
             sys_bytes: StdAtomicU64::new(0),
-            #[cfg(any(test, loom, feature = "seed-bugs"))]
-            seed: Default::default(),
+            seeds: Default::default(),
         }
+    }
+
+    /// Re-introduce a historical race in this heap (tests only).
+    #[cfg(any(test, loom, feature = "seed-bugs"))]
+    pub(crate) fn set_seed(&self, bug: crate::seed::SeedBug, window_us: u32) {
+        self.seeds.set(bug, window_us);
+        self.allspans.seed002.set(bug, window_us);
     }
 
     #[inline(always)]
@@ -375,18 +382,14 @@ impl MHeap {
             Some(s) => s,
             None => {
                 let s = NonNull::from(Box::leak(Box::new(MSpan::new())));
-                #[cfg(any(test, loom, feature = "seed-bugs"))]
-                let realloc_bug = self.seed.active(crate::seed::SeedBug::AllspansRealloc);
-                #[cfg(not(any(test, loom, feature = "seed-bugs")))]
-                let realloc_bug = false;
-                self.allspans.push(&mut h, s, realloc_bug);
+                self.allspans.push(&mut h, s);
                 s
             }
         };
         // SAFETY: span structs live until the heap is dropped.
         let s = unsafe { span.as_ref() };
         if s.state() != MSpanState::Dead {
-            gc_throw!(SPAN_STATE, span = s, "span from the pool is not dead");
+            gc_throw!(SpanState, span = s, "span from the pool is not dead");
         }
         let start = self.base + start_page * PAGE_SIZE;
         // SAFETY: the span is Dead and we hold the heap lock: we own its data

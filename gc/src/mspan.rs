@@ -17,6 +17,7 @@
 //! A swept large span that is on no list is quiescent: nobody touches its
 //! data until the next cycle's sweeper claims it or the STW collector reads
 //! it.
+#![allow(unsafe_code)]
 
 use crate::finalizer::Specials;
 use crate::sizeclasses::{class_info, PAGE_SIZE};
@@ -127,7 +128,7 @@ impl MSpanState {
         match v {
             0 => MSpanState::Dead,
             1 => MSpanState::InUse,
-            _ => gc_throw!(SPAN_STATE, "corrupt span state byte {v}"),
+            _ => gc_throw!(SpanState, "corrupt span state byte {v}"),
         }
     }
 }
@@ -390,7 +391,7 @@ impl MSpan {
         );
         if !legal {
             gc_throw!(
-                SPAN_STATE,
+                SpanState,
                 span = self,
                 "illegal transition {from:?} -> {to:?}"
             );
@@ -400,7 +401,7 @@ impl MSpan {
                 .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
         {
             gc_throw!(
-                SPAN_STATE,
+                SpanState,
                 span = self,
                 "transition {from:?} -> {to:?} but span is {:?}",
                 MSpanState::from_u8(cur)

@@ -21,6 +21,7 @@
 //!   mcentral lock, no span of that class can become swept (a sweep
 //!   publishes and lists the span under that lock), so the swept count and
 //!   the objects agree.
+#![allow(unsafe_code)]
 
 use crate::mcache::MCache;
 use crate::mspan::MSpanState;
@@ -102,7 +103,7 @@ pub(crate) fn heap_profile(shared: &HeapShared, mcache: &MCache) -> HeapProfile 
                 p.needs_sweep += 1;
             } else {
                 gc_throw!(
-                    SWEEP_OWNERSHIP,
+                    SweepOwnership,
                     span = s,
                     "span sweepgen is none of sg-2, sg-1, sg (sg={sg})"
                 );

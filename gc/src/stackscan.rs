@@ -86,7 +86,7 @@ impl ScanState {
             }
             if last > cycle {
                 gc_throw!(
-                    SCAN_ONCE,
+                    ScanOnce,
                     "stack scanned in cycle {last}, now claimed for earlier cycle {cycle}"
                 );
             }

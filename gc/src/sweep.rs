@@ -13,6 +13,7 @@
 //! * [`next_span_for_sweep`] hands out the indices of the span snapshot
 //!   taken before marking, never the live list (`SPAN_LIST_SNAPSHOT`, seed
 //!   002): spans created after it are swept by construction (`sg`).
+#![allow(unsafe_code)]
 
 use crate::mcentral::swept_idx;
 use crate::mspan::{ListId, MSpan, MSpanState, SpanData, SpanPtr};
@@ -94,7 +95,7 @@ impl SweepState {
     pub(crate) fn start_cycle(&self, snapshot_len: usize) -> u32 {
         if snapshot_len > u32::MAX as usize {
             gc_throw!(
-                SPAN_LIST_SNAPSHOT,
+                SpanListSnapshot,
                 "{snapshot_len} spans overflow the sweep cursor"
             );
         }
@@ -215,14 +216,14 @@ impl<'a> SweepLocked<'a> {
         let st = s.state();
         if st != MSpanState::InUse {
             gc_throw!(
-                FREE_AFTER_SWEEP,
+                FreeAfterSweep,
                 span = s,
                 "span is {st:?} before its sweep published sweepgen (released before its sweep finished)"
             );
         }
         if !s.sweepgen.is_being_swept(self.sg) {
             gc_throw!(
-                SWEEP_OWNERSHIP,
+                SweepOwnership,
                 span = s,
                 "sweep owner expected sweepgen {} (sg-1)",
                 self.sg.wrapping_sub(1)
@@ -231,7 +232,7 @@ impl<'a> SweepLocked<'a> {
         let heap_sg = heap.sweep.sg();
         if heap_sg != self.sg {
             gc_throw!(
-                SWEEP_BEFORE_MARK,
+                SweepBeforeMark,
                 span = s,
                 "a collection advanced sweepgen {} -> {heap_sg} while this span was being swept",
                 self.sg
@@ -253,8 +254,7 @@ impl<'a> SweepLocked<'a> {
     ) -> SweepResult {
         let span = self.span;
         let sg = self.sg;
-        #[cfg(any(test, loom, feature = "seed-bugs"))]
-        heap.mheap.seed.race_window(who);
+        heap.mheap.seeds.span_claimed(who);
 
         // FINALIZER SPECIALS: before the bitmaps turn over, each special
         // whose object is unmarked is removed under the span's specials
@@ -282,7 +282,6 @@ impl<'a> SweepLocked<'a> {
         heap.stats.note_swept(who);
 
         let dead = nalloc == 0 && (spanclass == 0 || mode == SweepMode::ToLists);
-        #[cfg_attr(not(any(test, loom, feature = "seed-bugs")), allow(unused_mut))]
         let mut lists = if spanclass != 0 && mode == SweepMode::ToLists {
             let mut l = heap.mheap.central[spanclass].lock.lock();
             l.remove_if_listed(span);
@@ -290,19 +289,10 @@ impl<'a> SweepLocked<'a> {
         } else {
             None
         };
-
-        #[cfg(any(test, loom, feature = "seed-bugs"))]
-        if dead
-            && heap
-                .mheap
-                .seed
-                .active(crate::seed::SeedBug::FreeBeforePublish)
-        {
-            // Seed 004 re-introduced: the span goes back to the heap before
-            // its sweep has finished. The check below must catch it.
+        let freed_early = heap.mheap.seeds.free_before_publish(dead, || {
             drop(lists.take());
             heap.mheap.free_span(FreedSpan(NonNull::from(span)));
-        }
+        });
 
         self.check_ownership(heap);
         // Serialization point.
@@ -314,15 +304,9 @@ impl<'a> SweepLocked<'a> {
 
         if dead {
             drop(lists);
-            #[cfg(any(test, loom, feature = "seed-bugs"))]
-            if heap
-                .mheap
-                .seed
-                .active(crate::seed::SeedBug::FreeBeforePublish)
-            {
-                return SweepResult::Freed;
+            if !freed_early {
+                heap.mheap.free_span(FreedSpan(NonNull::from(span)));
             }
-            heap.mheap.free_span(FreedSpan(NonNull::from(span)));
             return SweepResult::Freed;
         }
         if let Some(mut l) = lists {
@@ -357,7 +341,7 @@ fn sweep_bits(
         for i in 0..d.nelems {
             if d.is_marked(i) && !d.is_allocated(i) {
                 gc_throw!(
-                    SPAN_ACCOUNTING,
+                    SpanAccounting,
                     span = span,
                     "slot {i} is marked but was never allocated"
                 );
@@ -366,7 +350,7 @@ fn sweep_bits(
     }
     if nalloc > d.alloc_count {
         gc_throw!(
-            SPAN_ACCOUNTING,
+            SpanAccounting,
             span = span,
             "{nalloc} marked objects but only {} allocated",
             d.alloc_count
@@ -395,20 +379,11 @@ fn sweep_bits(
 /// The next span of the snapshot that needs sweeping, claimed; `None` once
 /// the snapshot is drained. The caller must have entered an
 /// [`ActiveSweeper`] first.
-pub(crate) fn next_span_for_sweep(heap: &HeapShared, who: Sweeper) -> Option<SweepLocked<'_>> {
-    let _ = who;
+pub(crate) fn next_span_for_sweep(heap: &HeapShared) -> Option<SweepLocked<'_>> {
     let st = &heap.sweep;
     loop {
         let c = st.cursor.load(Ordering::Acquire);
         let (idx, len) = ((c >> 32) as usize, (c & 0xffff_ffff) as usize);
-        #[cfg(any(test, loom, feature = "seed-bugs"))]
-        if heap
-            .mheap
-            .seed
-            .active(crate::seed::SeedBug::AllspansRealloc)
-        {
-            return seed_next_from_live_list(heap, who);
-        }
         if idx >= len {
             return None;
         }
@@ -429,39 +404,11 @@ pub(crate) fn next_span_for_sweep(heap: &HeapShared, who: Sweeper) -> Option<Swe
     }
 }
 
-/// Seed 002 re-introduced: iterate the live, reallocating span array with
-/// no lock and the live length as bound, as Go's markroot/sweepone did
-/// before the fix.
-#[cfg(any(test, loom, feature = "seed-bugs"))]
-fn seed_next_from_live_list(heap: &HeapShared, who: Sweeper) -> Option<SweepLocked<'_>> {
-    let st = &heap.sweep;
-    let live = &heap.mheap.allspans.seed_live;
-    loop {
-        let c = st.cursor.load(Ordering::Acquire);
-        let idx = (c >> 32) as usize;
-        if idx >= live.len() {
-            return None;
-        }
-        if st
-            .cursor
-            .compare_exchange(c, c + (1 << 32), Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            continue;
-        }
-        let sg = st.sg();
-        let span = live.read(idx, || heap.mheap.seed.race_window(who))?;
-        if let Some(locked) = try_acquire(span, sg, st) {
-            return Some(locked);
-        }
-    }
-}
-
 /// Sweep one span of the snapshot. Returns its page count, or `None` when
 /// the snapshot is drained.
 pub(crate) fn sweep_one(heap: &HeapShared, who: Sweeper) -> Option<usize> {
     let _active = ActiveSweeper::enter(&heap.sweep);
-    let locked = next_span_for_sweep(heap, who)?;
+    let locked = next_span_for_sweep(heap)?;
     let npages = locked.npages();
     locked.sweep_span(heap, SweepMode::ToLists, who);
     heap.stats.note_pages_swept(npages as u64);
@@ -473,14 +420,7 @@ pub(crate) fn sweep_one(heap: &HeapShared, who: Sweeper) -> Option<usize> {
 /// the snapshot is at `sg` and none is being swept (`SWEEP_BEFORE_MARK`).
 pub(crate) fn finish_sweep(heap: &HeapShared) {
     while sweep_one(heap, Sweeper::Lazy).is_some() {}
-    #[cfg(any(test, loom, feature = "seed-bugs"))]
-    if heap
-        .mheap
-        .seed
-        .active(crate::seed::SeedBug::MarkDuringSweep)
-    {
-        // Seed 001 re-introduced: do not wait for in-flight sweepers.
-        return;
+    if heap.mheap.seeds.waits_for_sweepers() {
+        heap.sweep.wait_for_sweepers();
     }
-    heap.sweep.wait_for_sweepers();
 }

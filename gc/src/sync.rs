@@ -9,6 +9,7 @@
 //! and uses `std` atomics directly (loom atomics cannot live in zeroed OS
 //! memory), and the diagnostic span identity words are `std` atomics (they
 //! are only read to print a span in `gc_throw!`).
+#![allow(unsafe_code)]
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
@@ -74,30 +75,50 @@ pub(crate) use loom::cell::UnsafeCell;
 // ---------------------------------------------------------------------------
 // Lock ranks.
 
-/// Lock ranks, in acquisition order: a thread may acquire a lock only when
-/// its rank is higher than that of every lock it already holds. The table is
-/// repeated in `lib.rs` ("Locks").
-///
-/// | rank | lock | guards |
-/// | --- | --- | --- |
-/// | 1 `MHeap` | `MHeap::lock` | page allocator free runs, committed pages, the span-struct pool, `allspans` appends, page-table writes |
-/// | 2 `MCentral` | `MCentral::lock` (one per class) | the class's partial/full × swept/unswept lists and every listed span's links |
-/// | 3 `Specials` | `MSpan::specials` (one per span) | the span's finalizer specials |
-/// | 4 `Finq` | `Finq::lock` | the finalizer queue, `fingwait`, `fingwake` |
-/// | 5 `BgSweepPark` | `BgSweeper` park lock | the sweeper's `work`/`parked` flags |
-/// | 6 `Trace` | `SharedTrace::buf` (leaf) | the background sweeper's trace-event buffer |
-///
-/// No collector lock is held while an embedder callback runs (`collect`
-/// takes none around `mark_roots`/`trace`/`sweep_weak`).
+/// The collector's locks, by rank: a thread may acquire a lock only when
+/// its rank is higher than that of every lock it already holds (checked in
+/// debug builds, `LOCK_RANK`). Each variant says what its lock guards;
+/// ARCHITECTURE.md's lock table lists these names (a root-package test
+/// checks it). No collector lock is held while an embedder callback runs
+/// (`collect` takes none around `mark_roots`/`trace`/`sweep_weak`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
-pub(crate) enum LockRank {
+pub enum LockRank {
+    /// `MHeap::lock`: the page allocator's free runs, committed pages, the
+    /// span-struct pool, `allspans` appends and page-table writes.
     MHeap = 1,
+    /// `MCentral::lock` (one per size class): the class's partial/full ×
+    /// swept/unswept lists and the links of every listed span.
     MCentral = 2,
+    /// `MSpan::specials` (one per span): the span's finalizer specials;
+    /// taken by the mutator in `set_finalizer`/`remove_finalizer`, by
+    /// sweepers in `sweep_span`, by the marker, and by `MHeap::free_span`'s
+    /// check.
     Specials = 3,
+    /// `Finq::lock`: the finalizer queue, `fingwait` and `fingwake` (taken
+    /// inside a span's specials lock when a sweeper queues).
     Finq = 4,
+    /// The background sweeper's park lock: its `work`/`parked` flags.
     BgSweepPark = 5,
+    /// `SharedTrace::buf` (a leaf): the background sweeper's trace events.
     Trace = 6,
+}
+
+impl LockRank {
+    /// Every rank, in acquisition order.
+    pub const ALL: &'static [LockRank] = &[
+        LockRank::MHeap,
+        LockRank::MCentral,
+        LockRank::Specials,
+        LockRank::Finq,
+        LockRank::BgSweepPark,
+        LockRank::Trace,
+    ];
+
+    /// The rank's number (1 is taken first).
+    pub const fn rank(self) -> u8 {
+        self as u8
+    }
 }
 
 #[cfg(all(debug_assertions, not(loom)))]
@@ -114,8 +135,8 @@ mod rank_check {
             let mut h = h.borrow_mut();
             if let Some(&top) = h.iter().max() {
                 if top >= rank {
-                    crate::throw::throw_plain(
-                        "LOCK_RANK",
+                    crate::throw::throw(
+                        crate::invariant::Invariant::LockRank,
                         format_args!("acquiring {rank:?} while holding {top:?} (held: {h:?})"),
                     );
                 }

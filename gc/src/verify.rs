@@ -2,6 +2,7 @@
 //! run stop-the-world. Each failure is a `gc_throw!` naming the invariant.
 //! (`MARK_BAD_POINTER` is checked per pointer in `mark.rs`, and sweeping
 //! checks that marks are a subset of allocations in `sweep.rs`.)
+#![allow(unsafe_code)]
 
 use crate::mcentral::{swept_idx, unswept_idx};
 use crate::mspan::{ListId, MSpanState};
@@ -14,7 +15,7 @@ pub(crate) fn check_sweep_before_mark(heap: &HeapShared, snapshot_len: usize, ve
     let holding = heap.sweep.holding.load(crate::sync::Ordering::Acquire);
     if holding != 0 {
         gc_throw!(
-            SWEEP_BEFORE_MARK,
+            SweepBeforeMark,
             "marking would start while {holding} sweeper(s) hold a span"
         );
     }
@@ -26,7 +27,7 @@ pub(crate) fn check_sweep_before_mark(heap: &HeapShared, snapshot_len: usize, ve
         let s = heap.mheap.allspans.get(i);
         if s.state() == MSpanState::InUse && !s.sweepgen.is_swept(sg) {
             gc_throw!(
-                SWEEP_BEFORE_MARK,
+                SweepBeforeMark,
                 span = s,
                 "unswept span at mark start (sg={sg})"
             );
@@ -48,7 +49,7 @@ pub(crate) fn check_span_accounting(heap: &HeapShared, heap_alloc: u64, heap_obj
         }
         if !s.sweepgen.is_swept(sg) {
             gc_throw!(
-                SPAN_ACCOUNTING,
+                SpanAccounting,
                 span = s,
                 "unswept span after sweep termination"
             );
@@ -71,7 +72,7 @@ pub(crate) fn check_span_accounting(heap: &HeapShared, heap_alloc: u64, heap_obj
         };
         if counted != count {
             gc_throw!(
-                SPAN_ACCOUNTING,
+                SpanAccounting,
                 span = s,
                 "bitmap says {counted} allocated, alloc_count says {count}"
             );
@@ -85,7 +86,7 @@ pub(crate) fn check_span_accounting(heap: &HeapShared, heap_alloc: u64, heap_obj
             };
             if list != want {
                 gc_throw!(
-                    SPAN_ACCOUNTING,
+                    SpanAccounting,
                     span = s,
                     "span with {count}/{nelems} objects is on {list:?}, expected {want:?}"
                 );
@@ -96,7 +97,7 @@ pub(crate) fn check_span_accounting(heap: &HeapShared, heap_alloc: u64, heap_obj
     }
     if bytes != heap_alloc || objects != heap_objects {
         gc_throw!(
-            SPAN_ACCOUNTING,
+            SpanAccounting,
             "spans hold {bytes} bytes in {objects} objects, stats say {heap_alloc} bytes in {heap_objects}"
         );
     }
@@ -105,7 +106,7 @@ pub(crate) fn check_span_accounting(heap: &HeapShared, heap_alloc: u64, heap_obj
         let us = unswept_idx(sg);
         if l.len(ListId::Partial(us)) != 0 || l.len(ListId::Full(us)) != 0 {
             gc_throw!(
-                SPAN_ACCOUNTING,
+                SpanAccounting,
                 "an unswept mcentral list is not empty after sweep termination"
             );
         }

@@ -16,7 +16,7 @@
 #![cfg(loom)]
 
 use gc::loom_support::Model;
-use gc::seed::SeedBug;
+use gc::SeedBug;
 use loom::thread;
 
 mod loom_common;

@@ -12,7 +12,7 @@ fn error_programs_match_clox() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/errors");
     let files = lox_files(&dir);
     assert!(files.len() >= 20, "expected the error programs in {dir:?}");
-    let have_clox = clox_available();
+    let clox = clox();
     let mut failures = Vec::new();
     for path in &files {
         let source = std::fs::read(path).expect("read");
@@ -22,10 +22,10 @@ fn error_programs_match_clox() {
             "{}: loam reported no errors",
             path.display()
         );
-        if !have_clox {
+        let Some(clox) = &clox else {
             continue;
-        }
-        let (stderr, code) = run_clox(path);
+        };
+        let (stderr, code) = run_clox(clox, path);
         assert_eq!(code, 65, "{}: clox exit code", path.display());
         if got != stderr {
             failures.push(format!(

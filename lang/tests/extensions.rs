@@ -38,14 +38,14 @@ fn assert_listing(source: &str, expected: &str) {
 /// which the program is also an error) prints exactly the same.
 fn assert_clox_errors(source: &str, expected: &[&str]) {
     assert_eq!(errors(source), expected, "errors of {source:?}");
-    if !common::clox_available() {
+    let Some(clox) = common::clox() else {
         return;
-    }
+    };
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!("loam-lang-ext-{}-{n}.lox", std::process::id()));
     std::fs::write(&path, source).expect("write temp file");
-    let (stderr, code) = common::run_clox(&path);
+    let (stderr, code) = common::run_clox(&clox, &path);
     let _ = std::fs::remove_file(&path);
     assert_eq!(code, 65, "clox exit code for {source:?}");
     let stderr: Vec<String> = stderr

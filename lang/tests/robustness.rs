@@ -172,9 +172,9 @@ fn has_anonymous_function(src: &str) -> bool {
 /// never runs it (the soup has no other `"` or NUL).
 #[test]
 fn random_token_soup_matches_clox() {
-    if !common::clox_available() {
+    let Some(clox) = common::clox() else {
         return;
-    }
+    };
     const VOCAB: &[&str] = &[
         "(", ")", "{", "}", ",", ".", "-", "+", ";", ";", ";", "/", "*", "!", "!=", "=", "==", ">",
         ">=", "<", "<=", "a", "b", "a", "b", "init", "this", "super", "\"s\"", "1", "2.5", "and",
@@ -200,7 +200,7 @@ fn random_token_soup_matches_clox() {
             continue;
         }
         std::fs::write(&path, &src).expect("write temp file");
-        let (stderr, code) = common::run_clox(&path);
+        let (stderr, code) = common::run_clox(&clox, &path);
         let got = common::loam_errors(src.as_bytes());
         if code != 65 || got != stderr {
             failures.push(format!(
@@ -228,9 +228,9 @@ fn random_token_soup_matches_clox() {
 /// depth of each kind past the old 50,000 limit must be.
 #[test]
 fn deep_statement_nesting_matches_clox() {
-    if !common::clox_available() {
+    let Some(clox) = common::clox() else {
         return;
-    }
+    };
     type Generator = fn(usize) -> String;
     let kinds: [(&str, Generator); 5] = [
         ("if", |n| format!("{}print 1;\n", "if (true) ".repeat(n))),
@@ -255,7 +255,7 @@ fn deep_statement_nesting_matches_clox() {
             let source = make(n);
             let path = dir.join(format!("{kind}-{n}.lox"));
             std::fs::write(&path, &source).expect("write");
-            let (clox_lines, clox_code) = common::run_clox(&path);
+            let (clox_lines, clox_code) = common::run_clox(&clox, &path);
             if clox_code != 65 {
                 // clox crashed (its C stack): no behaviour to match.
                 continue;

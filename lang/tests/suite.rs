@@ -37,16 +37,16 @@ fn suite_expected_compile_errors() {
 #[test]
 fn suite_matches_clox_stderr() {
     let Some(dir) = suite_dir() else { return };
-    if !clox_available() {
+    let Some(clox) = clox() else {
         return;
-    }
+    };
     let mut failures = Vec::new();
     let mut compared = 0;
     let files = suite_files(&dir);
     for path in &files {
         let source = std::fs::read(path).expect("read");
         let got = loam_errors(&source);
-        let (stderr, code) = run_clox(path);
+        let (stderr, code) = run_clox(&clox, path);
         if code == 65 {
             compared += 1;
             if got != stderr {
@@ -78,13 +78,10 @@ fn suite_matches_clox_stderr() {
 /// must disassemble identically, which pins the bytecode byte for byte.
 #[test]
 fn suite_bytecode_matches_debug_clox() {
-    let clox_dis = common::clox_dis();
-    let clox_dis_path = clox_dis.as_str();
     let Some(dir) = suite_dir() else { return };
-    if !std::path::Path::new(clox_dis_path).is_file() {
-        println!("NOTE: {clox_dis_path} not found; skipping bytecode comparison");
+    let Some(clox_dis) = common::clox_dis() else {
         return;
-    }
+    };
     let mut compared = 0;
     let mut failures = Vec::new();
     for path in suite_files(&dir) {
@@ -93,7 +90,7 @@ fn suite_bytecode_matches_debug_clox() {
             continue;
         };
         let listing = lang::disassemble(&proto);
-        let output = std::process::Command::new(clox_dis_path)
+        let output = std::process::Command::new(&clox_dis)
             .arg(&path)
             .output()
             .expect("run clox-dis");

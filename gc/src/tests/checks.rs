@@ -1,7 +1,9 @@
 //! The named checks fire: each scenario runs in a child process and must
 //! abort with the invariant's name.
+#![allow(unsafe_code)]
 
 use super::{assert_child_throws, child_scenario, Leaves};
+use crate::invariant::Invariant;
 use crate::{GcConfig, Heap, ObjPtr};
 
 fn verify_heap() -> Heap {
@@ -29,7 +31,7 @@ fn bad_pointer_interior() {
     assert_child_throws(
         "tests::checks::bad_pointer_interior",
         "x",
-        "MARK_BAD_POINTER",
+        Invariant::MarkBadPointer,
     );
 }
 
@@ -49,7 +51,7 @@ fn bad_pointer_free_slot() {
     assert_child_throws(
         "tests::checks::bad_pointer_free_slot",
         "x",
-        "MARK_BAD_POINTER",
+        Invariant::MarkBadPointer,
     );
 }
 
@@ -67,7 +69,7 @@ fn bad_pointer_outside_heap() {
     assert_child_throws(
         "tests::checks::bad_pointer_outside_heap",
         "x",
-        "MARK_BAD_POINTER",
+        Invariant::MarkBadPointer,
     );
 }
 
@@ -87,7 +89,7 @@ fn span_accounting_detects_miscount() {
     assert_child_throws(
         "tests::checks::span_accounting_detects_miscount",
         "x",
-        "SPAN_ACCOUNTING",
+        Invariant::SpanAccounting,
     );
 }
 
@@ -115,7 +117,7 @@ fn sweep_ownership_detects_stolen_span() {
     assert_child_throws(
         "tests::checks::sweep_ownership_detects_stolen_span",
         "x",
-        "SWEEP_OWNERSHIP",
+        Invariant::SweepOwnership,
     );
 }
 
@@ -134,7 +136,7 @@ fn lock_rank_detects_inversion() {
     assert_child_throws(
         "tests::checks::lock_rank_detects_inversion",
         "x",
-        "LOCK_RANK",
+        Invariant::LockRank,
     );
 }
 
@@ -160,6 +162,6 @@ fn specials_keep_alive_detects_freed_finalizable_object() {
     assert_child_throws(
         "tests::checks::specials_keep_alive_detects_freed_finalizable_object",
         "x",
-        "SPECIALS_KEEP_ALIVE",
+        Invariant::SpecialsKeepAlive,
     );
 }

@@ -3,12 +3,13 @@
 //! child process: the test binary re-executes itself on the same test with
 //! `GC_TEST_SCENARIO` set, and the parent asserts the child died with the
 //! invariant's name on stderr.
+#![allow(unsafe_code)]
 #![allow(clippy::field_reassign_with_default)]
 
 mod checks;
 mod seeds;
 
-use crate::{Embedder, MarkView, Marker, ObjPtr};
+use crate::{Embedder, Invariant, MarkView, Marker, ObjPtr};
 use std::process::Command;
 
 const ENV: &str = "GC_TEST_SCENARIO";
@@ -55,13 +56,13 @@ pub(crate) fn run_child(name: &str, scenario: &str) -> (bool, String) {
 }
 
 /// Assert the child for `scenario` died by `gc_throw!(invariant, ..)`.
-pub(crate) fn assert_child_throws(name: &str, scenario: &str, invariant: &str) {
+pub(crate) fn assert_child_throws(name: &str, scenario: &str, invariant: Invariant) {
     let (ok, err) = run_child(name, scenario);
     assert!(
         !ok,
         "scenario {scenario} should have aborted; stderr:\n{err}"
     );
-    let want = format!("fatal error: gc: {invariant}:");
+    let want = format!("fatal error: gc: {}:", invariant.name());
     assert!(
         err.contains(&want),
         "scenario {scenario} died without `{want}`; stderr:\n{err}"

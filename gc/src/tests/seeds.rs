@@ -3,6 +3,7 @@
 //! named check aborts it; the same scenario without the switch runs clean.
 
 use super::{assert_child_ok, assert_child_throws, child_scenario, Leaves};
+use crate::invariant::Invariant;
 use crate::seed::SeedBug;
 use crate::{GcConfig, Heap};
 
@@ -83,7 +84,7 @@ fn seed_000_finq_wake_lazy_sweep() {
         "with seed 000 re-introduced the coroutine is never woken"
     );
     let name = "tests::seeds::seed_000_finq_wake_lazy_sweep";
-    assert_child_throws(name, "bug", "FINQ_WAKE");
+    assert_child_throws(name, "bug", Invariant::FinqWake);
     assert_child_ok(name, "control");
 }
 
@@ -110,7 +111,7 @@ fn seed_001_mark_during_sweep() {
         return;
     }
     let name = "tests::seeds::seed_001_mark_during_sweep";
-    assert_child_throws(name, "bug", "SWEEP_BEFORE_MARK");
+    assert_child_throws(name, "bug", Invariant::SweepBeforeMark);
     assert_child_ok(name, "control");
 }
 
@@ -143,7 +144,7 @@ fn seed_002_allspans_growth() {
         return;
     }
     let name = "tests::seeds::seed_002_allspans_growth";
-    assert_child_throws(name, "bug", "SPAN_LIST_SNAPSHOT");
+    assert_child_throws(name, "bug", Invariant::SpanListSnapshot);
     assert_child_ok(name, "control");
 }
 
@@ -172,6 +173,6 @@ fn seed_004_free_before_publish() {
         return;
     }
     let name = "tests::seeds::seed_004_free_before_publish";
-    assert_child_throws(name, "bug", "FREE_AFTER_SWEEP");
+    assert_child_throws(name, "bug", Invariant::FreeAfterSweep);
     assert_child_ok(name, "control");
 }
