@@ -1,6 +1,8 @@
 //! Command-line arguments and `LOAMDEBUG`.
 
 use clap::Parser;
+
+use crate::render::ColorWhen;
 use std::path::PathBuf;
 
 /// loam: a Lox interpreter whose collector sweeps concurrently.
@@ -70,6 +72,12 @@ pub struct Cli {
     /// bytecode instructions (checked every 10,000). In the REPL, per input.
     #[arg(long, value_name = "N")]
     pub max_instructions: Option<u64>,
+
+    /// Errors with their source line, a caret and colour: `auto` when
+    /// stderr is a terminal (NO_COLOR drops the colour), `always`, or
+    /// `never` (clox's plain text). Off a terminal, `auto` is clox's text.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
 }
 
 /// A byte size: digits with an optional K, M or G suffix (powers of 1024).

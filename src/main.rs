@@ -8,11 +8,12 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod highlight;
 mod render;
 mod repl;
 
 use clap::Parser;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use cli::Cli;
@@ -141,7 +142,21 @@ fn read_script(path: &std::path::Path) -> Result<Vec<u8>, i32> {
     }
 }
 
+/// The name errors show for a script: its path, or `<stdin>` for `-`.
+fn script_name(path: &std::path::Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
 fn run(cli: Cli) -> i32 {
+    render::set_style(render::ErrorStyle::decide(
+        cli.color,
+        std::io::stderr().is_terminal(),
+        render::no_color_env(),
+    ));
     let gc = cli.gc_config();
     if let Some(path) = &gc.trace_file {
         // Fail before running, not after a long program: the collector
@@ -161,7 +176,15 @@ fn run(cli: Cli) -> i32 {
                 print!("{}", lang::disassemble(&proto));
                 0
             }
-            Err(errors) => render::report_compile(&errors),
+            Err(errors) => {
+                let name = script_name(path);
+                let text = render::SourceText {
+                    name: &name,
+                    bytes: &source,
+                    whole_program: true,
+                };
+                render::report_compile(&errors, &text)
+            }
         };
     }
     let source = match (&cli.eval, &cli.file) {
@@ -173,7 +196,7 @@ fn run(cli: Cli) -> i32 {
         (None, None) => {
             let mut vm = new_vm(&cli, &gc, Box::new(std::io::stdout()));
             install_interrupt_handler(&vm);
-            let code = repl::run(&mut vm);
+            let code = repl::run(&mut vm, highlight::enabled(cli.color));
             return finish(&mut vm, &cli, code);
         }
     };
@@ -199,7 +222,20 @@ fn run(cli: Cli) -> i32 {
     }
     let code = match result {
         Ok(()) => 0,
-        Err(e) => render::report(&e),
+        Err(e) => {
+            let name = match &cli.file {
+                Some(path) if cli.eval.is_none() => script_name(path),
+                _ => "<eval>".to_string(),
+            };
+            render::report(
+                &e,
+                &render::SourceText {
+                    name: &name,
+                    bytes: &source,
+                    whole_program: true,
+                },
+            )
+        }
     };
     finish(&mut vm, &cli, code)
 }
