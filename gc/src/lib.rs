@@ -99,6 +99,7 @@
 //! `fingwait`/`fingwake`), `pacer`, `pausehist` (pause
 //! histogram and recent pauses), `profile` (`Heap::heap_profile`),
 //! `verify`, `trace` (gctrace), `tracer` (Chrome trace events, `--trace`),
+//! `recording` (cycles, heap samples and sweeps for `--gc-report`),
 //! `sync` (loom facade, lock ranks), `throw` (`gc_throw!`), `seed` (test
 //! switches re-introducing historical races).
 
@@ -117,6 +118,7 @@ mod mspan;
 mod pacer;
 mod pausehist;
 mod profile;
+mod recording;
 pub mod sizeclasses;
 pub mod stackscan;
 mod sweep;
@@ -138,6 +140,9 @@ mod tests;
 pub use finalizer::FinalizerError;
 pub use mark::{MarkView, Marker};
 pub use profile::{ClassProfile, HeapProfile};
+pub use recording::{
+    CycleRecord, GcRecorder, GcRecording, HeapSample, PhaseRecord, SweepBy, SweepRecord,
+};
 pub use tracer::{TraceArg, TraceEvent, TraceKind, TraceTime, TraceTrack};
 
 use crate::bgsweep::BgSweeper;
@@ -151,7 +156,7 @@ use crate::sweep::{SweepState, Sweeper};
 use crate::sync::Arc;
 use crate::tracer::{SharedTrace, TraceClock, Tracer};
 use core::ptr::NonNull;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{
     AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize, Ordering as StdOrdering,
 };
@@ -186,6 +191,10 @@ pub struct GcConfig {
     /// Record trace events and write them to this file as Chrome
     /// trace-event JSON (`--trace FILE`; see [`Heap::finish_trace`]).
     pub trace_file: Option<PathBuf>,
+    /// Record every cycle, heap sample and sweep, and deliver them to this
+    /// recorder at [`Heap::finish_trace`] (`--gc-report`; costs what
+    /// `trace_file` costs, with or without a file).
+    pub record: Option<GcRecorder>,
 }
 
 impl Default for GcConfig {
@@ -199,6 +208,7 @@ impl Default for GcConfig {
             concurrent_sweep: true,
             trace: false,
             trace_file: None,
+            record: None,
         }
     }
 }
@@ -399,10 +409,8 @@ impl Heap {
     pub(crate) fn with_reserve(config: GcConfig, reserve: usize) -> Heap {
         let mut hs = HeapShared::new(reserve, config.poison, config.verify);
         let clock = TraceClock::new();
-        let tracer = config
-            .trace_file
-            .clone()
-            .map(|path| Tracer::new(path, clock));
+        let tracer = (config.trace_file.is_some() || config.record.is_some())
+            .then(|| Tracer::new(config.trace_file.clone(), config.record.clone(), clock));
         if tracer.is_some() {
             hs.trace = Some(SharedTrace::new(clock));
         }
@@ -568,7 +576,7 @@ impl Heap {
         let now = t.clock.now();
         if swept > 0 {
             t.push(
-                TraceEvent::slice(TraceTrack::Mutator, "lazy sweep", start, now)
+                TraceEvent::slice(TraceTrack::Mutator, recording::LAZY_SWEEP, start, now)
                     .arg("spans", swept),
             );
         }
@@ -747,7 +755,7 @@ impl Heap {
                     let now = t.clock.now();
                     t.push(TraceEvent::slice(
                         TraceTrack::Mutator,
-                        "sweep (full)",
+                        recording::FULL_SWEEP,
                         start,
                         now,
                     ));
@@ -757,8 +765,9 @@ impl Heap {
         }
     }
 
-    /// A cycle's trace events: the pause, its three phases nested in it,
-    /// and heap counter samples at its start and end.
+    /// A cycle's trace events: the pause, its phases nested in it, and
+    /// heap counter samples at its start and end; and, for a recorder, the
+    /// cycle's record (the same phases, with the gctrace figures).
     #[cold]
     fn trace_cycle(
         &mut self,
@@ -769,10 +778,17 @@ impl Heap {
     ) {
         let num_gc = self.num_gc;
         let (heap_alloc, next_gc) = (self.heap_alloc(), self.pacer.next_gc);
+        let line = self.last_line.clone();
         let Some(t) = self.tracer.as_mut() else {
             return;
         };
         let [a, b, c, d] = [t0, t1, t2, t3].map(|i| t.clock.at(i));
+        // Every phase stops the world today (the mark is not concurrent).
+        let phases = [
+            ("sweep termination", a, b),
+            ("mark", b, c),
+            ("mark termination", c, d),
+        ];
         t.heap_counter(a, heap_start, goal_before);
         t.push(
             TraceEvent::slice(TraceTrack::Mutator, "GC pause", a, d)
@@ -780,20 +796,33 @@ impl Heap {
                 .arg("heapStart", heap_start)
                 .arg("live", live),
         );
-        t.push(TraceEvent::slice(
-            TraceTrack::Mutator,
-            "sweep termination",
-            a,
-            b,
-        ));
-        t.push(TraceEvent::slice(TraceTrack::Mutator, "mark", b, c));
-        t.push(TraceEvent::slice(
-            TraceTrack::Mutator,
-            "mark termination",
-            c,
-            d,
-        ));
+        for (name, start, end) in phases {
+            t.push(TraceEvent::slice(TraceTrack::Mutator, name, start, end));
+        }
         t.heap_counter(d, heap_alloc, next_gc);
+        if let (true, Some(line)) = (t.records_cycles(), line) {
+            t.cycles.push(recording::CycleRecord {
+                num_gc,
+                phases: phases
+                    .iter()
+                    .map(|&(name, start, end)| recording::PhaseRecord {
+                        name: name.into(),
+                        start,
+                        end,
+                        stop_the_world: true,
+                    })
+                    .collect(),
+                heap_start,
+                heap_after_sweep: line.heap_after_sweep,
+                live,
+                goal_before,
+                goal_after: next_gc,
+                spans: line.nspans,
+                swept_background: line.swept_bg,
+                swept_lazy: line.swept_lazy,
+                finalizers_queued: line.fin_queued,
+            });
+        }
     }
 
     /// Current statistics.
@@ -891,15 +920,16 @@ impl Heap {
     }
 
     /// Writes the trace file now and stops recording; returns its path
-    /// (`Ok(None)` when not tracing or already written). The binary calls it
-    /// before exit; otherwise dropping the heap writes it (errors then go to
-    /// stderr).
+    /// (`Ok(None)` when not tracing, already written, or recording only for
+    /// [`GcConfig::record`]). Hands the recorder its [`GcRecording`]. The
+    /// binary calls it before exit; otherwise dropping the heap does it
+    /// (errors then go to stderr).
     pub fn finish_trace(&mut self) -> std::io::Result<Option<PathBuf>> {
         let Some(mut t) = self.tracer.take() else {
             return Ok(None);
         };
         t.heap_counter(t.clock.now(), self.heap_alloc(), self.pacer.next_gc);
-        t.finish(self.shared.trace.as_ref()).map(Some)
+        t.finish(self.shared.trace.as_ref())
     }
 
     // --------------------------------------------------------- finalizers
@@ -980,8 +1010,9 @@ impl Drop for Heap {
         if let Some(mut bg) = self.bg.take() {
             bg.shutdown();
         }
-        if let Some(path) = self.tracer.as_ref().map(|t| t.path().to_owned()) {
+        if let Some(path) = self.tracer.as_ref().map(|t| t.path().map(Path::to_owned)) {
             if let Err(e) = self.finish_trace() {
+                let path = path.unwrap_or_default();
                 eprintln!("gc: cannot write trace {}: {e}", path.display());
             }
         }
