@@ -63,6 +63,13 @@ pub struct Cli {
     #[arg(long)]
     pub gc_summary: bool,
 
+    /// At exit, write a picture of the collector's work to FILE: one
+    /// self-contained HTML page (heap over time with the goal, each cycle's
+    /// pauses and phases, background versus lazy sweeping, a pause
+    /// histogram, the final gcStats()).
+    #[arg(long, value_name = "FILE")]
+    pub gc_report: Option<PathBuf>,
+
     /// Fail with `Out of memory.` when live objects need more than SIZE
     /// bytes after a full collection (e.g. 64M, 1G, 500000).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -107,6 +114,7 @@ impl Cli {
             stress: self.gc_stress,
             verify: self.gc_verify,
             poison: self.gc_poison,
+            record: self.gc_report.as_ref().map(|_| gc::GcRecorder::new()),
             ..gc::GcConfig::default()
         };
         if self.no_concurrent_sweep {

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod gcreport;
 mod highlight;
 mod render;
 mod repl;
@@ -95,14 +96,42 @@ pub(crate) fn gc_stats_fields(s: &gc::GcStats) -> [(&'static str, u64); 12] {
 }
 
 /// Work done once the program (script or REPL) has finished, whatever its
-/// outcome: write the `--trace` file and print `--gc-summary`. Returns
-/// `code`, or 74 if a clean run could not write its trace.
-fn finish(vm: &mut Vm, cli: &Cli, code: i32) -> i32 {
+/// outcome: write the `--trace` file and the `--gc-report` page, and print
+/// `--gc-summary`. Returns `code`, or 74 if a clean run could not write
+/// its trace or report.
+fn finish(vm: &mut Vm, cli: &Cli, gc: &gc::GcConfig, code: i32) -> i32 {
     let mut code = code;
     if let Err(e) = vm.finish_trace() {
         eprintln!("loam: cannot write the trace file: {e}");
         if code == 0 {
             code = 74;
+        }
+    }
+    if let (Some(path), Some(recorder)) = (&cli.gc_report, &gc.record) {
+        let program = match (&cli.eval, &cli.file) {
+            (Some(_), _) => "<eval>".to_string(),
+            (None, Some(p)) => script_name(p),
+            (None, None) => "<repl>".to_string(),
+        };
+        let stats = vm.gc_stats();
+        let written = match recorder.recording() {
+            Some(recording) => std::fs::write(
+                path,
+                gcreport::render(&gcreport::ReportInput {
+                    program: &program,
+                    recording,
+                    stats: &stats,
+                    fields: &gc_stats_fields(&stats),
+                    finalizers_run: vm.finalizers_run(),
+                }),
+            ),
+            None => Err(std::io::Error::other("the collector recorded nothing")),
+        };
+        if let Err(e) = written {
+            eprintln!("loam: cannot write the GC report: {e}");
+            if code == 0 {
+                code = 74;
+            }
         }
     }
     if cli.gc_summary {
@@ -166,6 +195,12 @@ fn run(cli: Cli) -> i32 {
             return 74;
         }
     }
+    if let Some(path) = &cli.gc_report {
+        if std::fs::File::create(path).is_err() {
+            eprintln!("Could not open report file \"{}\".", path.display());
+            return 74;
+        }
+    }
     if let Some(path) = &cli.disassemble {
         let source = match read_script(path) {
             Ok(s) => s,
@@ -197,7 +232,7 @@ fn run(cli: Cli) -> i32 {
             let mut vm = new_vm(&cli, &gc, Box::new(std::io::stdout()));
             install_interrupt_handler(&vm);
             let code = repl::run(&mut vm, highlight::enabled(cli.color));
-            return finish(&mut vm, &cli, code);
+            return finish(&mut vm, &cli, &gc, code);
         }
     };
     let out = Box::new(std::io::BufWriter::with_capacity(
@@ -237,5 +272,5 @@ fn run(cli: Cli) -> i32 {
             )
         }
     };
-    finish(&mut vm, &cli, code)
+    finish(&mut vm, &cli, &gc, code)
 }
