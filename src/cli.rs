@@ -83,6 +83,7 @@ pub struct Cli {
     /// Errors with their source line, a caret and colour: `auto` when
     /// stderr is a terminal (NO_COLOR drops the colour), `always`, or
     /// `never` (clox's plain text). Off a terminal, `auto` is clox's text.
+    /// `never` also keeps the REPL from colouring its input.
     #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
 }
