@@ -52,6 +52,18 @@ const PAUSE_COLOUR: &str = "#e15759";
 const BG_COLOUR: &str = "#59a14f";
 const LAZY_COLOUR: &str = "#edc948";
 const FULL_COLOUR: &str = "#9c755f";
+/// At most this many bars in a per-cycle chart: beyond it each bar stands
+/// for several consecutive cycles (a long `--gc-stress` run has hundreds of
+/// thousands), which keeps the page small and every bar visible.
+const MAX_BARS: usize = 400;
+/// Rows of the cycle table; later cycles are counted, not listed.
+const TABLE_ROWS: usize = 1000;
+
+/// Cycles per bar for `n` cycles.
+fn cycles_per_bar(n: usize) -> usize {
+    n.div_ceil(MAX_BARS).max(1)
+}
+
 /// Phase colours, in the order phase names first appear.
 const PHASE_COLOURS: [&str; 6] = [
     "#76b7b2", "#e15759", "#b07aa1", "#f28e2b", "#4e79a7", "#9c755f",
@@ -462,9 +474,15 @@ fn heap_chart(r: &GcRecording) -> String {
     plot.y_axis(&mut out, byte_step(y_max), |v| bytes(v as u64));
     // Pauses behind the curves.
     out.push_str("<g id=\"heap-pauses\">\n");
-    for c in &r.cycles {
-        let x0 = plot.x(c.start().0 as f64);
-        let x1 = plot.x(c.end().0 as f64).max(x0 + 1.0);
+    let bands = r
+        .cycles
+        .iter()
+        .map(|c| {
+            let x0 = plot.x(c.start().0 as f64);
+            (x0, plot.x(c.end().0 as f64).max(x0 + 1.0))
+        })
+        .collect();
+    for (x0, x1) in coalesce(bands) {
         w!(
             out,
             "<rect class=\"pause-band\" x=\"{x0:.2}\" y=\"{TOP}\" width=\"{:.2}\" height=\"{:.1}\" fill=\"{PAUSE_COLOUR}\" fill-opacity=\"0.25\" />\n",
@@ -528,7 +546,8 @@ fn heap_chart(r: &GcRecording) -> String {
     out.push_str("</g>\n");
     // What each cycle found live.
     out.push_str("<g id=\"live\">\n");
-    for c in &r.cycles {
+    let per = cycles_per_bar(r.cycles.len());
+    for c in r.cycles.iter().skip(per - 1).step_by(per) {
         w!(
             out,
             "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{LIVE_COLOUR}\" />\n",
@@ -565,6 +584,24 @@ fn coalesce(mut spans: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     out
 }
 
+/// One cycle's phases as rectangles in a lane (solid when stop-the-world).
+fn phase_rects(out: &mut String, plot: &Plot, c: &CycleRecord, phases: &[String], y: f64, h: f64) {
+    for p in &c.phases {
+        let x0 = plot.x(p.start.0 as f64);
+        let x1 = plot.x(p.end.0 as f64).max(x0 + 1.0);
+        let opacity = if p.stop_the_world { "1" } else { "0.45" };
+        w!(
+            out,
+            "<rect x=\"{x0:.2}\" y=\"{y:.1}\" width=\"{:.2}\" height=\"{h:.1}\" fill=\"{}\" fill-opacity=\"{opacity}\"><title>gc {} {}: {}</title></rect>\n",
+            x1 - x0,
+            phase_colour(phases, &p.name),
+            c.num_gc,
+            esc(&p.name),
+            esc(&duration(p.duration_ns()))
+        );
+    }
+}
+
 fn timeline(r: &GcRecording, phases: &[String]) -> String {
     let mut out = String::new();
     let lanes = ["GC phases", "background", "lazy sweep", "full sweep"];
@@ -590,22 +627,30 @@ fn timeline(r: &GcRecording, phases: &[String]) -> String {
     }
     let lane_y = |i: usize| TOP + 6.0 + i as f64 * lane_h;
     out.push_str("<g id=\"timeline-phases\">\n");
-    for c in &r.cycles {
-        for p in &c.phases {
-            let x0 = plot.x(p.start.0 as f64);
-            let x1 = plot.x(p.end.0 as f64).max(x0 + 1.0);
-            let opacity = if p.stop_the_world { "1" } else { "0.45" };
-            w!(
-                out,
-                "<rect x=\"{x0:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\" fill=\"{}\" fill-opacity=\"{opacity}\"><title>gc {} {}: {}</title></rect>\n",
-                lane_y(0),
-                x1 - x0,
-                lane_h - 6.0,
-                phase_colour(phases, &p.name),
-                c.num_gc,
-                esc(&p.name),
-                esc(&duration(p.duration_ns()))
-            );
+    if cycles_per_bar(r.cycles.len()) > 1 {
+        // Too many to draw one by one: each phase's stretches, merged.
+        for name in phases {
+            let spans = r
+                .cycles
+                .iter()
+                .flat_map(|c| &c.phases)
+                .filter(|p| p.name == name.as_str())
+                .map(|p| (plot.x(p.start.0 as f64), plot.x(p.end.0 as f64)))
+                .collect();
+            for (x0, x1) in coalesce(spans) {
+                w!(
+                    out,
+                    "<rect x=\"{x0:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"{:.1}\" fill=\"{}\" />\n",
+                    lane_y(0),
+                    (x1 - x0).max(1.0),
+                    lane_h - 6.0,
+                    phase_colour(phases, name)
+                );
+            }
+        }
+    } else {
+        for c in &r.cycles {
+            phase_rects(&mut out, &plot, c, phases, lane_y(0), lane_h - 6.0);
         }
     }
     out.push_str("</g>\n");
@@ -644,6 +689,22 @@ fn bar_slot(plot: &Plot, i: usize, n: usize) -> (f64, f64) {
     (LEFT + i as f64 * slot + gap / 2.0, (slot - gap).max(0.5))
 }
 
+/// The bar of cycles `first..first + len` (0-based) of `n`.
+fn cycle_slot(plot: &Plot, first: usize, len: usize, n: usize) -> (f64, f64) {
+    let per_cycle = plot.inner_w() / n.max(1) as f64;
+    let slot = per_cycle * len as f64;
+    let gap = if slot > 4.0 { slot * 0.2 } else { 0.0 };
+    (
+        LEFT + first as f64 * per_cycle + gap / 2.0,
+        (slot - gap).max(0.5),
+    )
+}
+
+/// Says what a bar stands for when it is more than one cycle.
+fn bar_note(out: &mut String, text: &str) {
+    w!(out, "<text x=\"{LEFT}\" y=\"12\">{}</text>\n", esc(text));
+}
+
 fn cycle_axis(out: &mut String, plot: &Plot, n: usize) {
     let b = plot.bottom();
     w!(
@@ -654,11 +715,12 @@ fn cycle_axis(out: &mut String, plot: &Plot, n: usize) {
     let step = nice_step(n as f64, 10.0).max(1.0) as usize;
     let mut k = step;
     while k <= n {
-        let (x, w) = bar_slot(plot, k - 1, n);
+        // The middle of cycle k's place (of its bar when one bar is one
+        // cycle).
+        let x = LEFT + (k as f64 - 0.5) * plot.inner_w() / n as f64;
         w!(
             out,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{k}</text>\n",
-            x + w / 2.0,
+            "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{k}</text>\n",
             b + 16.0
         );
         k += step;
@@ -693,15 +755,35 @@ fn pause_chart(r: &GcRecording, phases: &[String]) -> String {
         return out;
     }
     plot.y_axis(&mut out, nice_step(y_max, 5.0), |v| duration(v as u64));
-    out.push_str("<g id=\"pauses\">\n");
-    for (i, c) in r.cycles.iter().enumerate() {
-        let (x, width) = bar_slot(&plot, i, n);
-        w!(
-            out,
-            "<g class=\"pause\" data-cycle=\"{}\" data-pause-ns=\"{}\">",
-            c.num_gc,
-            c.pause_ns()
+    let per = cycles_per_bar(n);
+    if per > 1 {
+        bar_note(
+            &mut out,
+            &format!("each bar: the longest pause of {per} cycles"),
         );
+    }
+    out.push_str("<g id=\"pauses\">\n");
+    for (i, bucket) in r.cycles.chunks(per).enumerate() {
+        let (x, width) = cycle_slot(&plot, i * per, bucket.len(), n);
+        let Some(c) = bucket.iter().max_by_key(|c| c.pause_ns()) else {
+            continue;
+        };
+        if per == 1 {
+            w!(
+                out,
+                "<g class=\"pause\" data-cycle=\"{}\" data-pause-ns=\"{}\">",
+                c.num_gc,
+                c.pause_ns()
+            );
+        } else {
+            w!(
+                out,
+                "<g class=\"pauses\" data-first=\"{}\" data-last=\"{}\" data-max-pause-ns=\"{}\">",
+                bucket.first().map_or(0, |c| c.num_gc),
+                bucket.last().map_or(0, |c| c.num_gc),
+                c.pause_ns()
+            );
+        }
         let mut base = 0.0;
         for p in c.phases.iter().filter(|p| p.stop_the_world) {
             let d = p.duration_ns() as f64;
@@ -733,10 +815,19 @@ fn pause_chart(r: &GcRecording, phases: &[String]) -> String {
 fn sweep_chart(r: &GcRecording) -> String {
     let mut out = String::new();
     let n = r.cycles.len();
+    let per = cycles_per_bar(n);
+    let swept = |bucket: &[CycleRecord]| {
+        bucket.iter().fold((0, 0), |(bg, lazy), c| {
+            (bg + c.swept_background, lazy + c.swept_lazy)
+        })
+    };
     let y_max = r
         .cycles
-        .iter()
-        .map(|c| c.swept_background + c.swept_lazy)
+        .chunks(per)
+        .map(|b| {
+            let (bg, lazy) = swept(b);
+            bg + lazy
+        })
         .max()
         .unwrap_or(0) as f64
         * 1.1;
@@ -752,19 +843,20 @@ fn sweep_chart(r: &GcRecording) -> String {
         return out;
     }
     plot.y_axis(&mut out, nice_step(y_max, 5.0), |v| group(v as u64));
+    if per > 1 {
+        bar_note(&mut out, &format!("each bar: {per} cycles"));
+    }
     out.push_str("<g id=\"sweeps\">\n");
-    for (i, c) in r.cycles.iter().enumerate() {
-        let (x, width) = bar_slot(&plot, i, n);
-        let bg = c.swept_background as f64;
-        let lazy = c.swept_lazy as f64;
+    for (i, bucket) in r.cycles.chunks(per).enumerate() {
+        let (x, width) = cycle_slot(&plot, i * per, bucket.len(), n);
+        let (bg_spans, lazy_spans) = swept(bucket);
+        let (bg, lazy) = (bg_spans as f64, lazy_spans as f64);
         w!(
             out,
-            "<g data-cycle=\"{}\" data-background=\"{}\" data-lazy=\"{}\">\
+            "<g data-cycle=\"{}\" data-background=\"{bg_spans}\" data-lazy=\"{lazy_spans}\">\
              <rect x=\"{x:.2}\" y=\"{:.2}\" width=\"{width:.2}\" height=\"{:.2}\" fill=\"{BG_COLOUR}\" />\
              <rect x=\"{x:.2}\" y=\"{:.2}\" width=\"{width:.2}\" height=\"{:.2}\" fill=\"{LAZY_COLOUR}\" /></g>\n",
-            c.num_gc,
-            c.swept_background,
-            c.swept_lazy,
+            bucket.first().map_or(0, |c| c.num_gc),
             plot.y(bg),
             plot.bottom() - plot.y(bg),
             plot.y(bg + lazy),
@@ -880,7 +972,7 @@ fn cycle_table(out: &mut String, r: &GcRecording) {
         r.cycles.len(),
         r.cycles.len()
     );
-    for c in &r.cycles {
+    for c in r.cycles.iter().take(TABLE_ROWS) {
         let phases: Vec<String> = c
             .phases
             .iter()
@@ -904,6 +996,13 @@ fn cycle_table(out: &mut String, r: &GcRecording) {
             esc(&duration(c.pause_ns())),
             c.swept_background,
             c.swept_lazy
+        );
+    }
+    if r.cycles.len() > TABLE_ROWS {
+        w!(
+            out,
+            "<tr><td colspan=\"8\">and {} more cycles</td></tr>\n",
+            group((r.cycles.len() - TABLE_ROWS) as u64)
         );
     }
     out.push_str("</table>\n</details>\n");
@@ -995,6 +1094,65 @@ mod tests {
     fn text_is_escaped() {
         assert_eq!(esc("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
         assert_eq!(esc("x\u{1}"), "x\u{fffd}");
+    }
+
+    fn cycles(n: u64) -> GcRecording {
+        let t = gc::TraceTime;
+        let phase = |name: &'static str, s, e| gc::PhaseRecord {
+            name: name.into(),
+            start: t(s),
+            end: t(e),
+            stop_the_world: true,
+        };
+        GcRecording {
+            cycles: (1..=n)
+                .map(|k| CycleRecord {
+                    num_gc: k,
+                    phases: vec![
+                        phase("sweep termination", k * 1000, k * 1000 + 10),
+                        phase("mark", k * 1000 + 10, k * 1000 + 10 + k % 7 * 50),
+                    ],
+                    heap_start: 8 << 20,
+                    heap_after_sweep: 8 << 20,
+                    live: 2 << 20,
+                    goal_before: 8 << 20,
+                    goal_after: 8 << 20,
+                    spans: 10,
+                    swept_background: 3,
+                    swept_lazy: 1,
+                    finalizers_queued: 0,
+                })
+                .collect(),
+            heap: Vec::new(),
+            sweeps: Vec::new(),
+            end: t(n * 1000 + 5000),
+        }
+    }
+
+    #[test]
+    fn many_cycles_are_drawn_in_columns() {
+        let n = 100_000;
+        let r = cycles(n);
+        let stats = GcStats {
+            num_gc: n,
+            ..GcStats::default()
+        };
+        let html = render(&ReportInput {
+            program: "stress.lox",
+            recording: &r,
+            stats: &stats,
+            fields: &[("num_gc", n)],
+            finalizers_run: 0,
+        });
+        // One bar per 250 cycles; sweeps summed per bar.
+        assert_eq!(html.matches("<g class=\"pauses\"").count(), MAX_BARS);
+        assert!(!html.contains("<g class=\"pause\""));
+        assert!(html.contains("each bar: the longest pause of 250 cycles"));
+        assert!(html.contains("data-background=\"750\" data-lazy=\"250\""));
+        assert!(html.contains("and 99,000 more cycles"));
+        assert_eq!(html.matches("<tr data-pause-ns=").count(), TABLE_ROWS);
+        // Small enough to open: a few hundred bytes per column, not per cycle.
+        assert!(html.len() < 1 << 20, "{} bytes", html.len());
     }
 
     #[test]

