@@ -1,6 +1,8 @@
 //! Command-line arguments and `LOAMDEBUG`.
 
 use clap::Parser;
+
+use crate::render::ColorWhen;
 use std::path::PathBuf;
 
 /// loam: a Lox interpreter whose collector sweeps concurrently.
@@ -61,6 +63,13 @@ pub struct Cli {
     #[arg(long)]
     pub gc_summary: bool,
 
+    /// At exit, write a picture of the collector's work to FILE: one
+    /// self-contained HTML page (heap over time with the goal, each cycle's
+    /// pauses and phases, background versus lazy sweeping, a pause
+    /// histogram, the final gcStats()).
+    #[arg(long, value_name = "FILE")]
+    pub gc_report: Option<PathBuf>,
+
     /// Fail with `Out of memory.` when live objects need more than SIZE
     /// bytes after a full collection (e.g. 64M, 1G, 500000).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -70,6 +79,13 @@ pub struct Cli {
     /// bytecode instructions (checked every 10,000). In the REPL, per input.
     #[arg(long, value_name = "N")]
     pub max_instructions: Option<u64>,
+
+    /// Errors with their source line, a caret and colour: `auto` when
+    /// stderr is a terminal (NO_COLOR drops the colour), `always`, or
+    /// `never` (clox's plain text). Off a terminal, `auto` is clox's text.
+    /// `never` also keeps the REPL from colouring its input.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
 }
 
 /// A byte size: digits with an optional K, M or G suffix (powers of 1024).
@@ -99,6 +115,7 @@ impl Cli {
             stress: self.gc_stress,
             verify: self.gc_verify,
             poison: self.gc_poison,
+            record: self.gc_report.as_ref().map(|_| gc::GcRecorder::new()),
             ..gc::GcConfig::default()
         };
         if self.no_concurrent_sweep {

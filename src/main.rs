@@ -8,11 +8,13 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod gcreport;
+mod highlight;
 mod render;
 mod repl;
 
 use clap::Parser;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use cli::Cli;
@@ -94,14 +96,42 @@ pub(crate) fn gc_stats_fields(s: &gc::GcStats) -> [(&'static str, u64); 12] {
 }
 
 /// Work done once the program (script or REPL) has finished, whatever its
-/// outcome: write the `--trace` file and print `--gc-summary`. Returns
-/// `code`, or 74 if a clean run could not write its trace.
-fn finish(vm: &mut Vm, cli: &Cli, code: i32) -> i32 {
+/// outcome: write the `--trace` file and the `--gc-report` page, and print
+/// `--gc-summary`. Returns `code`, or 74 if a clean run could not write
+/// its trace or report.
+fn finish(vm: &mut Vm, cli: &Cli, gc: &gc::GcConfig, code: i32) -> i32 {
     let mut code = code;
     if let Err(e) = vm.finish_trace() {
         eprintln!("loam: cannot write the trace file: {e}");
         if code == 0 {
             code = 74;
+        }
+    }
+    if let (Some(path), Some(recorder)) = (&cli.gc_report, &gc.record) {
+        let program = match (&cli.eval, &cli.file) {
+            (Some(_), _) => "<eval>".to_string(),
+            (None, Some(p)) => script_name(p),
+            (None, None) => "<repl>".to_string(),
+        };
+        let stats = vm.gc_stats();
+        let written = match recorder.recording() {
+            Some(recording) => std::fs::write(
+                path,
+                gcreport::render(&gcreport::ReportInput {
+                    program: &program,
+                    recording,
+                    stats: &stats,
+                    fields: &gc_stats_fields(&stats),
+                    finalizers_run: vm.finalizers_run(),
+                }),
+            ),
+            None => Err(std::io::Error::other("the collector recorded nothing")),
+        };
+        if let Err(e) = written {
+            eprintln!("loam: cannot write the GC report: {e}");
+            if code == 0 {
+                code = 74;
+            }
         }
     }
     if cli.gc_summary {
@@ -141,13 +171,33 @@ fn read_script(path: &std::path::Path) -> Result<Vec<u8>, i32> {
     }
 }
 
+/// The name errors show for a script: its path, or `<stdin>` for `-`.
+fn script_name(path: &std::path::Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
 fn run(cli: Cli) -> i32 {
+    render::set_style(render::ErrorStyle::decide(
+        cli.color,
+        std::io::stderr().is_terminal(),
+        render::no_color_env(),
+    ));
     let gc = cli.gc_config();
     if let Some(path) = &gc.trace_file {
         // Fail before running, not after a long program: the collector
         // writes the file only at exit.
         if std::fs::File::create(path).is_err() {
             eprintln!("Could not open trace file \"{}\".", path.display());
+            return 74;
+        }
+    }
+    if let Some(path) = &cli.gc_report {
+        if std::fs::File::create(path).is_err() {
+            eprintln!("Could not open report file \"{}\".", path.display());
             return 74;
         }
     }
@@ -161,7 +211,15 @@ fn run(cli: Cli) -> i32 {
                 print!("{}", lang::disassemble(&proto));
                 0
             }
-            Err(errors) => render::report_compile(&errors),
+            Err(errors) => {
+                let name = script_name(path);
+                let text = render::SourceText {
+                    name: &name,
+                    bytes: &source,
+                    whole_program: true,
+                };
+                render::report_compile(&errors, &text)
+            }
         };
     }
     let source = match (&cli.eval, &cli.file) {
@@ -173,8 +231,8 @@ fn run(cli: Cli) -> i32 {
         (None, None) => {
             let mut vm = new_vm(&cli, &gc, Box::new(std::io::stdout()));
             install_interrupt_handler(&vm);
-            let code = repl::run(&mut vm);
-            return finish(&mut vm, &cli, code);
+            let code = repl::run(&mut vm, highlight::enabled(cli.color));
+            return finish(&mut vm, &cli, &gc, code);
         }
     };
     let out = Box::new(std::io::BufWriter::with_capacity(
@@ -199,7 +257,20 @@ fn run(cli: Cli) -> i32 {
     }
     let code = match result {
         Ok(()) => 0,
-        Err(e) => render::report(&e),
+        Err(e) => {
+            let name = match &cli.file {
+                Some(path) if cli.eval.is_none() => script_name(path),
+                _ => "<eval>".to_string(),
+            };
+            render::report(
+                &e,
+                &render::SourceText {
+                    name: &name,
+                    bytes: &source,
+                    whole_program: true,
+                },
+            )
+        }
     };
-    finish(&mut vm, &cli, code)
+    finish(&mut vm, &cli, &gc, code)
 }

@@ -3,6 +3,7 @@
 //! completion of keywords and globals, and `:` commands that look at the
 //! collector (`:gc`, `:stats`, `:heap`, `:time`) or load a file (`:load`).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -11,12 +12,14 @@ use std::time::{Duration, Instant};
 
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
-use rustyline::highlight::Highlighter;
+use rustyline::highlight::{CmdKind, Highlighter};
 use rustyline::hint::Hinter;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
+use crate::highlight;
+use crate::render::{self, SourceText};
 use vm::{InterpretError, Vm};
 
 const KEYWORDS: &[&str] = &[
@@ -44,6 +47,8 @@ const COMMANDS: &[&str] = &[":help", ":gc", ":stats", ":heap", ":time", ":load",
 
 struct LoamHelper {
     globals: Rc<RefCell<Vec<String>>>,
+    /// Colour the input as it is typed (`highlight::enabled`).
+    colour: bool,
 }
 
 impl Completer for LoamHelper {
@@ -75,7 +80,21 @@ impl Completer for LoamHelper {
 impl Hinter for LoamHelper {
     type Hint = String;
 }
-impl Highlighter for LoamHelper {}
+impl Highlighter for LoamHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        if self.colour {
+            Cow::Owned(highlight::colour_line(line))
+        } else {
+            Cow::Borrowed(line)
+        }
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, kind: CmdKind) -> bool {
+        // Any typed key may change a token's class (`va` -> `var`, an
+        // opening quote); moving the cursor changes none.
+        self.colour && kind != CmdKind::MoveCursor
+    }
+}
 impl Validator for LoamHelper {}
 impl Helper for LoamHelper {}
 
@@ -141,9 +160,25 @@ enum Next {
     Quit,
 }
 
-/// Runs `source` and echoes global `_` if `echo`; errors are reported and
-/// the session goes on. Refreshes the completion list.
-fn run_source(vm: &mut Vm, source: &[u8], echo: bool, globals: &RefCell<Vec<String>>) {
+/// The text errors are shown against: what the user typed (the source run
+/// may wrap it, `var _ = (...);`, on the same lines).
+fn typed<'a>(name: &'a str, bytes: &'a [u8]) -> SourceText<'a> {
+    SourceText {
+        name,
+        bytes,
+        whole_program: false,
+    }
+}
+
+/// Runs `source` and echoes global `_` if `echo`; errors are reported
+/// against `shown` and the session goes on. Refreshes the completion list.
+fn run_source(
+    vm: &mut Vm,
+    source: &[u8],
+    echo: bool,
+    shown: &SourceText<'_>,
+    globals: &RefCell<Vec<String>>,
+) {
     // A Ctrl-C that no evaluation consumed (pressed during a `:` command)
     // must not stop this one.
     vm.clear_interrupt();
@@ -163,7 +198,7 @@ fn run_source(vm: &mut Vm, source: &[u8], echo: bool, globals: &RefCell<Vec<Stri
             eprintln!("Interrupted.");
         }
         Err(e) => {
-            crate::render::report(&e);
+            render::report(&e, shown);
         }
     }
     let _ = vm.output().flush();
@@ -187,13 +222,19 @@ fn time_code(vm: &mut Vm, code: &str, globals: &RefCell<Vec<String>>) {
             return;
         }
         Outcome::Errors(errors) => {
-            crate::render::report(&InterpretError::Compile(errors));
+            render::report_compile(&errors, &typed("<repl>", code.as_bytes()));
             return;
         }
     };
     let before = vm.gc_stats();
     let start = Instant::now();
-    run_source(vm, &source, echo, globals);
+    run_source(
+        vm,
+        &source,
+        echo,
+        &typed("<repl>", code.as_bytes()),
+        globals,
+    );
     let wall = start.elapsed();
     let after = vm.gc_stats();
     let cycles = after.num_gc - before.num_gc;
@@ -226,7 +267,7 @@ fn load_file(vm: &mut Vm, path: &str, globals: &RefCell<Vec<String>>) {
         return;
     }
     match std::fs::read(Path::new(path)) {
-        Ok(source) => run_source(vm, &source, false, globals),
+        Ok(source) => run_source(vm, &source, false, &typed(path, &source), globals),
         Err(e) => eprintln!("Could not open file \"{path}\": {e}."),
     }
 }
@@ -318,10 +359,18 @@ fn command(vm: &mut Vm, line: &str, globals: &RefCell<Vec<String>>) -> Next {
     Next::Continue
 }
 
-pub fn run(vm: &mut Vm) -> i32 {
+/// The session; `colour` colours the input as it is typed.
+pub fn run(vm: &mut Vm, colour: bool) -> i32 {
     let interactive = std::io::stdin().is_terminal();
     let globals = Rc::new(RefCell::new(vm.global_names()));
-    let mut rl: Editor<LoamHelper, DefaultHistory> = match Editor::new() {
+    let config = rustyline::Config::builder()
+        .color_mode(if colour {
+            rustyline::ColorMode::Enabled
+        } else {
+            rustyline::ColorMode::Disabled
+        })
+        .build();
+    let mut rl: Editor<LoamHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(rl) => rl,
         Err(e) => {
             eprintln!("loam: cannot start the line editor: {e}");
@@ -330,6 +379,7 @@ pub fn run(vm: &mut Vm) -> i32 {
     };
     rl.set_helper(Some(LoamHelper {
         globals: globals.clone(),
+        colour,
     }));
     let history = history_path();
     if let Some(h) = &history {
@@ -377,9 +427,15 @@ pub fn run(vm: &mut Vm) -> i32 {
         match classify(&pending) {
             Outcome::More => continue,
             Outcome::Errors(errors) => {
-                crate::render::report(&InterpretError::Compile(errors));
+                render::report_compile(&errors, &typed("<repl>", pending.as_bytes()));
             }
-            Outcome::Run { source, echo } => run_source(vm, &source, echo, &globals),
+            Outcome::Run { source, echo } => run_source(
+                vm,
+                &source,
+                echo,
+                &typed("<repl>", pending.as_bytes()),
+                &globals,
+            ),
         }
         let _ = rl.add_history_entry(pending.as_str());
         pending.clear();

@@ -80,6 +80,19 @@ const STRESS_EXCLUDED: &[(&str, &str, &str)] = &[
         "> 60 s: every allocation marks the 8191-node long-lived tree; stand-in: depth 8",
     ),
     (
+        "examples/gc_percent.lox",
+        "tests/lox/gcmodes/gc_percent.lox",
+        "> 60 s (3 x 300000 allocations over a 4 MiB live set), and it compares cycle \
+         counts across setGCPercent values, which stress decides; stand-in: \
+         setGCPercent's results, 2000 allocations per setting",
+    ),
+    (
+        "examples/gc_stats.lox",
+        "tests/lox/gcmodes/gc_stats.lox",
+        "> 60 s: every allocation marks the 100000 kept lists; stand-in: the \
+         comparisons that hold in every mode, over 2000 lists",
+    ),
+    (
         "tests/lox/coroutines/gc_under_coroutines.lox",
         "tests/lox/gcmodes/gc_under_coroutines.lox",
         "~30 s: 20 coroutines x 500 lists, one cycle each; stand-in: 6 x 200",

@@ -21,6 +21,10 @@ struct Term {
     output: Receiver<Vec<u8>>,
     /// Everything shown so far, escape sequences and `\r` removed.
     screen: String,
+    /// Everything shown so far, byte for byte (escape sequences kept).
+    raw: Vec<u8>,
+    /// Bytes of `raw` already matched by `expect_raw`.
+    raw_seen: usize,
     /// Bytes of `screen` already matched by `expect`.
     seen: usize,
     home: PathBuf,
@@ -28,7 +32,12 @@ struct Term {
 
 impl Term {
     fn start() -> Term {
-        Term::spawn(false)
+        Term::spawn(false, &[])
+    }
+
+    /// Like `start`, with extra environment variables.
+    fn start_env(env: &[(&str, &str)]) -> Term {
+        Term::spawn(false, env)
     }
 
     /// Like `start`, but loam leads a new session whose controlling
@@ -36,10 +45,10 @@ impl Term {
     /// Ctrl-C typed while rustyline is not reading (an evaluation runs, the
     /// terminal is in cooked mode) makes the line discipline send SIGINT.
     fn start_with_ctty() -> Term {
-        Term::spawn(true)
+        Term::spawn(true, &[])
     }
 
-    fn spawn(ctty: bool) -> Term {
+    fn spawn(ctty: bool, env: &[(&str, &str)]) -> Term {
         let home = std::env::temp_dir().join(format!(
             "loam-repl-{}-{:?}",
             std::process::id(),
@@ -63,15 +72,17 @@ impl Term {
         } else {
             Command::new(common::loam_bin())
         };
-        let child = cmd
-            .stdin(fd(&pty.slave))
+        cmd.stdin(fd(&pty.slave))
             .stdout(fd(&pty.slave))
             .stderr(fd(&pty.slave))
             .env("TERM", "xterm")
             .env("XDG_DATA_HOME", &home)
             .env_remove("LOAMDEBUG")
-            .spawn()
-            .expect("spawn loam");
+            .env_remove("NO_COLOR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("spawn loam");
         drop(pty.slave);
         let input = File::from(pty.master);
         let mut reader = input.try_clone().expect("dup master");
@@ -102,6 +113,8 @@ impl Term {
             output: rx,
             screen: String::new(),
             seen: 0,
+            raw: Vec::new(),
+            raw_seen: 0,
             home,
         }
     }
@@ -129,10 +142,39 @@ impl Term {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.output.recv_timeout(left) {
-                Ok(bytes) => self.screen.push_str(&strip(&bytes)),
+                Ok(bytes) => self.take(bytes),
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => panic!(
                     "waited for {needle:?}; the terminal shows after the last match:\n{}",
                     &self.screen[self.seen..]
+                ),
+            }
+        }
+    }
+
+    fn take(&mut self, bytes: Vec<u8>) {
+        self.screen.push_str(&strip(&bytes));
+        self.raw.extend_from_slice(&bytes);
+    }
+
+    /// Waits until the exact bytes `needle` (escape sequences included)
+    /// are written after what `expect_raw` matched before.
+    fn expect_raw(&mut self, needle: &[u8]) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(i) = self.raw[self.raw_seen..]
+                .windows(needle.len())
+                .position(|w| w == needle)
+            {
+                self.raw_seen += i + needle.len();
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(bytes) => self.take(bytes),
+                Err(_) => panic!(
+                    "waited for {:?}; the terminal got after the last match:\n{:?}",
+                    String::from_utf8_lossy(needle),
+                    String::from_utf8_lossy(&self.raw[self.raw_seen..])
                 ),
             }
         }
@@ -149,7 +191,7 @@ impl Term {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.output.recv_timeout(left) {
-                Ok(bytes) => self.screen.push_str(&strip(&bytes)),
+                Ok(bytes) => self.take(bytes),
                 Err(_) => return false,
             }
         }
@@ -241,11 +283,19 @@ fn a_session_as_a_user_types_it() {
     // Errors are reported and the session goes on, globals intact.
     t.line("var greeting = \"hi\";");
     t.prompt();
+    // On a terminal they show the input's line, and the token the parser
+    // stopped at.
     t.line("nil + 1;");
-    t.expect_line("Operands must be two numbers or two strings.");
+    t.expect("error: Operands must be two numbers or two strings.\n");
+    t.expect("<repl>:1:1\n");
+    t.expect("1 │ nil + 1;\n");
+    t.expect("│ ^^^^^^^^ in script\n");
+    t.expect("= [line 1] in script\n");
     t.prompt();
     t.line("print );");
-    t.expect("Expect expression.");
+    t.expect("error: Expect expression.\n");
+    t.expect("<repl>:1:7\n");
+    t.expect("│       ^\n");
     t.prompt();
     t.line("greeting + \"!\"");
     t.expect_line("hi!");
@@ -374,4 +424,77 @@ fn ctrl_c_stops_an_evaluation_and_keeps_globals() {
     t.prompt();
     t.send("\x04");
     assert_eq!(t.wait_exit(), 0);
+}
+
+/// The CSI sequences ending in `m` (SGR: colours and attributes) in `raw`.
+fn sgr_sequences(raw: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(start) = raw[i..].windows(2).position(|w| w == b"\x1b[") {
+        let body = i + start + 2;
+        let end = raw[body..]
+            .iter()
+            .position(|b| (0x40..=0x7e).contains(b))
+            .map_or(raw.len(), |e| body + e);
+        if raw.get(end) == Some(&b'm') {
+            found.push(String::from_utf8_lossy(&raw[i + start..=end]).into_owned());
+        }
+        i = end.min(raw.len() - 1) + 1;
+        if i >= raw.len() {
+            break;
+        }
+    }
+    found
+}
+
+#[test]
+fn input_is_coloured_as_it_is_typed() {
+    let mut t = Term::start();
+    t.prompt();
+    // A keyword is coloured while the line is still being edited.
+    t.send("var");
+    t.expect_raw(b"\x1b[1;35mvar\x1b[0m");
+    t.send(" s = \"hi\" + str(12); // note");
+    t.expect_raw(b"\x1b[32m\"hi\"\x1b[0m");
+    t.expect_raw(b"\x1b[33m12\x1b[0m");
+    t.expect_raw(b"\x1b[90m// note\x1b[0m");
+    t.send("\r");
+    // The next prompt, on a line of its own (the redrawn input line also
+    // shows a `> `).
+    t.expect("\n> ");
+    t.send("true");
+    t.expect_raw(b"\x1b[36mtrue\x1b[0m");
+    t.send("\r");
+    t.expect_line("true");
+    t.prompt();
+    // Errors are coloured too.
+    t.line("1 + nil");
+    t.expect("error: Operands must be two numbers or two strings.\n");
+    assert!(
+        sgr_sequences(&t.raw).iter().any(|s| s == "\x1b[31m"),
+        "the caret line is red"
+    );
+    t.prompt();
+    t.send("\x04");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn no_color_turns_colour_off() {
+    let mut t = Term::start_env(&[("NO_COLOR", "1")]);
+    t.prompt();
+    t.line("var n = 12; // twelve");
+    t.prompt();
+    t.line("n + 1");
+    t.expect_line("13");
+    t.prompt();
+    // Errors keep their source line and caret, without colour.
+    t.line("n + nil");
+    t.expect("error: Operands must be two numbers or two strings.\n");
+    t.expect("1 │ n + nil\n");
+    t.prompt();
+    t.send("\x04");
+    assert_eq!(t.wait_exit(), 0);
+    let sgr = sgr_sequences(&t.raw);
+    assert!(sgr.is_empty(), "colour escapes under NO_COLOR: {sgr:?}");
 }

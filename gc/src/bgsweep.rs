@@ -127,9 +127,14 @@ fn run(heap: &HeapShared, ctl: &Ctl) {
                 // One slice per batch; batches on this thread are sequential,
                 // so the track's slices never overlap.
                 t.push(
-                    TraceEvent::slice(TraceTrack::BgSweeper, "sweep", start, t.clock.now())
-                        .arg("spans", spans)
-                        .arg("pages", pages),
+                    TraceEvent::slice(
+                        TraceTrack::BgSweeper,
+                        crate::recording::BG_SWEEP,
+                        start,
+                        t.clock.now(),
+                    )
+                    .arg("spans", spans)
+                    .arg("pages", pages),
                 );
             }
             if drained {

@@ -15,7 +15,7 @@ use crate::sync::Arc;
 use crate::trace;
 use crate::tracer::{SharedTrace, TraceClock, TraceEvent, TraceTime, TraceTrack, Tracer};
 use crate::{GcConfig, GcStats, ObjPtr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{
     AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize, Ordering as StdOrdering,
 };
@@ -132,10 +132,8 @@ impl Heap {
     pub(crate) fn with_reserve(config: GcConfig, reserve: usize) -> Heap {
         let mut hs = HeapShared::new(reserve, config.poison, config.verify);
         let clock = TraceClock::new();
-        let tracer = config
-            .trace_file
-            .clone()
-            .map(|path| Tracer::new(path, clock));
+        let tracer = (config.trace_file.is_some() || config.record.is_some())
+            .then(|| Tracer::new(config.trace_file.clone(), config.record.clone(), clock));
         if tracer.is_some() {
             hs.trace = Some(SharedTrace::new(clock));
         }
@@ -280,15 +278,18 @@ impl Heap {
     }
 
     /// Writes the trace file now and stops recording; returns its path
-    /// (`Ok(None)` when not tracing or already written). The binary calls it
-    /// before exit; otherwise dropping the heap writes it (errors then go to
-    /// stderr).
+    /// (`Ok(None)` when not tracing, already written, or recording only for
+    /// [`GcConfig::record`]). Hands the recorder its [`GcRecording`]. The
+    /// binary calls it before exit; otherwise dropping the heap does it
+    /// (errors then go to stderr).
+    ///
+    /// [`GcRecording`]: crate::GcRecording
     pub fn finish_trace(&mut self) -> std::io::Result<Option<PathBuf>> {
         let Some(mut t) = self.tracer.take() else {
             return Ok(None);
         };
         t.heap_counter(t.clock.now(), self.heap_alloc(), self.pacer.next_gc);
-        t.finish(self.shared.trace.as_ref()).map(Some)
+        t.finish(self.shared.trace.as_ref())
     }
 
     // --------------------------------------------------------- finalizers
@@ -369,8 +370,9 @@ impl Drop for Heap {
         if let Some(mut bg) = self.bg.take() {
             bg.shutdown();
         }
-        if let Some(path) = self.tracer.as_ref().map(|t| t.path().to_owned()) {
+        if let Some(path) = self.tracer.as_ref().map(|t| t.path().map(Path::to_owned)) {
             if let Err(e) = self.finish_trace() {
+                let path = path.unwrap_or_default();
                 eprintln!("gc: cannot write trace {}: {e}", path.display());
             }
         }

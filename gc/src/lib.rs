@@ -80,6 +80,7 @@
 //! (`ScanState`, the `_Gscan` claim), `pacer`, `pausehist` (pause
 //! histogram and recent pauses), `profile` (`Heap::heap_profile`),
 //! `verify`, `trace` (gctrace), `tracer` (Chrome trace events, `--trace`),
+//! `recording` (cycles, heap samples and sweeps for `--gc-report`),
 //! `sync` (loom facade, [`LockRank`]), `invariant` ([`Invariant`]),
 //! `throw` (`gc_throw!`), `seed` (the injection points of the historical
 //! races; their switches exist only in tests and under the `seed-bugs`
@@ -107,6 +108,7 @@ mod mspan;
 mod pacer;
 mod pausehist;
 mod profile;
+mod recording;
 mod seed;
 pub mod sizeclasses;
 pub mod stackscan;
@@ -129,6 +131,9 @@ pub(crate) use heap::HeapShared;
 pub use invariant::Invariant;
 pub use mark::{Embedder, MarkView, Marker};
 pub use profile::{ClassProfile, HeapProfile};
+pub use recording::{
+    CycleRecord, GcRecorder, GcRecording, HeapSample, PhaseRecord, SweepBy, SweepRecord,
+};
 #[cfg(any(test, loom, feature = "seed-bugs"))]
 pub use seed::SeedBug;
 pub use sync::LockRank;
@@ -167,6 +172,10 @@ pub struct GcConfig {
     /// Record trace events and write them to this file as Chrome
     /// trace-event JSON (`--trace FILE`; see [`Heap::finish_trace`]).
     pub trace_file: Option<PathBuf>,
+    /// Record every cycle, heap sample and sweep, and deliver them to this
+    /// recorder at [`Heap::finish_trace`] (`--gc-report`; costs what
+    /// `trace_file` costs, with or without a file).
+    pub record: Option<GcRecorder>,
 }
 
 impl Default for GcConfig {
@@ -180,6 +189,7 @@ impl Default for GcConfig {
             concurrent_sweep: true,
             trace: false,
             trace_file: None,
+            record: None,
         }
     }
 }

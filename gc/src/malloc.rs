@@ -150,8 +150,13 @@ impl Heap {
         let now = t.clock.now();
         if swept > 0 {
             t.push(
-                TraceEvent::slice(TraceTrack::Mutator, "lazy sweep", start, now)
-                    .arg("spans", swept),
+                TraceEvent::slice(
+                    TraceTrack::Mutator,
+                    crate::recording::LAZY_SWEEP,
+                    start,
+                    now,
+                )
+                .arg("spans", swept),
             );
         }
         if now.0.saturating_sub(t.last_counter.0) >= tracer::COUNTER_PERIOD_NS {

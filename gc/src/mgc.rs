@@ -6,7 +6,7 @@ use crate::heap::Heap;
 use crate::mark::{Embedder, MarkView, Marker};
 use crate::sweep;
 use crate::tracer::{TraceEvent, TraceTrack};
-use crate::{finalizer, mcentral, trace, verify};
+use crate::{finalizer, mcentral, recording, trace, verify};
 use core::ptr::NonNull;
 use std::sync::atomic::Ordering as StdOrdering;
 use std::time::Instant;
@@ -146,7 +146,7 @@ impl Heap {
                     let now = t.clock.now();
                     t.push(TraceEvent::slice(
                         TraceTrack::Mutator,
-                        "sweep (full)",
+                        crate::recording::FULL_SWEEP,
                         start,
                         now,
                     ));
@@ -156,8 +156,9 @@ impl Heap {
         }
     }
 
-    /// A cycle's trace events: the pause, its three phases nested in it,
-    /// and heap counter samples at its start and end.
+    /// A cycle's trace events: the pause, its phases nested in it, and
+    /// heap counter samples at its start and end; and, for a recorder, the
+    /// cycle's record (the same phases, with the gctrace figures).
     #[cold]
     fn trace_cycle(
         &mut self,
@@ -168,10 +169,17 @@ impl Heap {
     ) {
         let num_gc = self.num_gc;
         let (heap_alloc, next_gc) = (self.heap_alloc(), self.pacer.next_gc);
+        let line = self.last_line.clone();
         let Some(t) = self.tracer.as_mut() else {
             return;
         };
         let [a, b, c, d] = [t0, t1, t2, t3].map(|i| t.clock.at(i));
+        // Every phase stops the world today (the mark is not concurrent).
+        let phases = [
+            ("sweep termination", a, b),
+            ("mark", b, c),
+            ("mark termination", c, d),
+        ];
         t.heap_counter(a, heap_start, goal_before);
         t.push(
             TraceEvent::slice(TraceTrack::Mutator, "GC pause", a, d)
@@ -179,19 +187,32 @@ impl Heap {
                 .arg("heapStart", heap_start)
                 .arg("live", live),
         );
-        t.push(TraceEvent::slice(
-            TraceTrack::Mutator,
-            "sweep termination",
-            a,
-            b,
-        ));
-        t.push(TraceEvent::slice(TraceTrack::Mutator, "mark", b, c));
-        t.push(TraceEvent::slice(
-            TraceTrack::Mutator,
-            "mark termination",
-            c,
-            d,
-        ));
+        for (name, start, end) in phases {
+            t.push(TraceEvent::slice(TraceTrack::Mutator, name, start, end));
+        }
         t.heap_counter(d, heap_alloc, next_gc);
+        if let (true, Some(line)) = (t.records_cycles(), line) {
+            t.cycles.push(recording::CycleRecord {
+                num_gc,
+                phases: phases
+                    .iter()
+                    .map(|&(name, start, end)| recording::PhaseRecord {
+                        name: name.into(),
+                        start,
+                        end,
+                        stop_the_world: true,
+                    })
+                    .collect(),
+                heap_start,
+                heap_after_sweep: line.heap_after_sweep,
+                live,
+                goal_before,
+                goal_after: next_gc,
+                spans: line.nspans,
+                swept_background: line.swept_bg,
+                swept_lazy: line.swept_lazy,
+                finalizers_queued: line.fin_queued,
+            });
+        }
     }
 }

@@ -31,6 +31,7 @@
 //!
 //! [`Heap::finish_trace`]: crate::Heap::finish_trace
 
+use crate::recording::{self, CycleRecord, GcRecorder, GcRecording};
 use crate::sync::{LockRank, Mutex};
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -267,15 +268,24 @@ impl SharedTrace {
 
 /// The mutator's recorder (in `Heap`).
 pub(crate) struct Tracer {
-    path: PathBuf,
+    /// The `--trace` file; `None` when recording only for a [`GcRecorder`].
+    path: Option<PathBuf>,
     pub(crate) clock: TraceClock,
     events: Vec<TraceEvent>,
     /// When the last periodic heap counter was sampled.
     pub(crate) last_counter: TraceTime,
+    /// Where the recording goes at the end (`GcConfig::record`).
+    recorder: Option<GcRecorder>,
+    /// One per cycle, kept only for a recorder (`Heap::trace_cycle`).
+    pub(crate) cycles: Vec<CycleRecord>,
 }
 
 impl Tracer {
-    pub(crate) fn new(path: PathBuf, clock: TraceClock) -> Tracer {
+    pub(crate) fn new(
+        path: Option<PathBuf>,
+        recorder: Option<GcRecorder>,
+        clock: TraceClock,
+    ) -> Tracer {
         let mut events = vec![
             TraceEvent::track_name(TraceTrack::Mutator, "mutator"),
             TraceEvent::track_name(TraceTrack::BgSweeper, "gc-bgsweep"),
@@ -286,7 +296,14 @@ impl Tracer {
             clock,
             events,
             last_counter: TraceTime(0),
+            recorder,
+            cycles: Vec::new(),
         }
+    }
+
+    /// Whether cycles are kept for a recorder.
+    pub(crate) fn records_cycles(&self) -> bool {
+        self.recorder.is_some()
     }
 
     #[inline]
@@ -296,7 +313,7 @@ impl Tracer {
 
     /// Heap counter sample.
     pub(crate) fn heap_counter(&mut self, at: TraceTime, heap_alloc: u64, next_gc: u64) {
-        let mut ev = TraceEvent::counter("heap", at).arg("heapAlloc", heap_alloc);
+        let mut ev = TraceEvent::counter(recording::HEAP_COUNTER, at).arg("heapAlloc", heap_alloc);
         if next_gc != u64::MAX {
             ev = ev.arg("nextGC", next_gc);
         }
@@ -304,20 +321,32 @@ impl Tracer {
         self.events.push(ev);
     }
 
-    /// Merge the sweeper's events with ours and write the file.
-    pub(crate) fn finish(mut self, shared: Option<&SharedTrace>) -> io::Result<PathBuf> {
+    /// Merge the sweeper's events with ours, hand the recorder its
+    /// recording, and write the file if there is one (its path).
+    pub(crate) fn finish(mut self, shared: Option<&SharedTrace>) -> io::Result<Option<PathBuf>> {
         if let Some(s) = shared {
             self.events.extend(s.take());
         }
-        let file = std::fs::File::create(&self.path)?;
+        if let Some(r) = &self.recorder {
+            let cycles = std::mem::take(&mut self.cycles);
+            r.deliver(GcRecording::from_events(
+                &self.events,
+                cycles,
+                self.clock.now(),
+            ));
+        }
+        let Some(path) = self.path else {
+            return Ok(None);
+        };
+        let file = std::fs::File::create(&path)?;
         let mut w = io::BufWriter::new(file);
         write_json(&mut w, &mut self.events)?;
         w.flush()?;
-        Ok(self.path)
+        Ok(Some(path))
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 }
 

@@ -125,3 +125,55 @@ fn trace_file_has_pauses_phases_sweeps_and_counters() {
     assert!(text.contains("\"tid\":101,\"args\":{\"what\":\"test\"}"));
     assert!(text.contains("\"tid\":101,\"args\":{\"name\":\"embedder\"}"));
 }
+
+#[test]
+fn recording_has_every_cycle_its_phases_and_the_sweeping() {
+    let recorder = gc::GcRecorder::new();
+    let mut heap = Heap::new(GcConfig {
+        record: Some(recorder.clone()),
+        min_trigger: 1 << 20,
+        ..GcConfig::default()
+    });
+    // Recording needs no trace file.
+    assert!(heap.is_tracing());
+    let mut g = Graph::default();
+    for _ in 0..4 {
+        churn(&mut heap, &mut g, 20_000);
+        heap.collect(&mut g, false);
+    }
+    heap.collect(&mut g, true);
+    assert!(recorder.recording().is_none(), "delivered only at the end");
+    assert_eq!(heap.finish_trace().expect("nothing to write"), None);
+    let st = heap.stats();
+    let r = recorder.recording().expect("delivered");
+    assert_eq!(r.cycles.len() as u64, st.num_gc);
+    for (i, c) in r.cycles.iter().enumerate() {
+        assert_eq!(c.num_gc, i as u64 + 1);
+        let names: Vec<&str> = c.phases.iter().map(|p| p.name.as_ref()).collect();
+        assert_eq!(names, ["sweep termination", "mark", "mark termination"]);
+        assert!(c.phases.windows(2).all(|w| w[0].end <= w[1].start));
+        assert!(c.live <= c.heap_start, "{c:?}");
+        assert!(c.end() <= r.end);
+    }
+    // The pauses add up to the statistics, to the nanosecond.
+    let total: u64 = r.cycles.iter().map(gc::CycleRecord::pause_ns).sum();
+    assert_eq!(total, st.pause_total_ns);
+    let max = r.cycles.iter().map(gc::CycleRecord::pause_ns).max();
+    assert_eq!(max, Some(st.max_pause_ns));
+    // Heap samples at each pause's start and end, in time order.
+    assert!(r.heap.len() >= 2 * r.cycles.len());
+    assert!(r.heap.windows(2).all(|w| w[0].at <= w[1].at));
+    // The background sweeper swept, and `collect(full)` finished a sweep.
+    let by = |b: gc::SweepBy| r.sweeps.iter().filter(|s| s.by == b).count();
+    assert!(by(gc::SweepBy::Background) > 0);
+    assert_eq!(by(gc::SweepBy::Full), 1);
+    let bg_spans: u64 = r
+        .sweeps
+        .iter()
+        .filter(|s| s.by == gc::SweepBy::Background)
+        .filter_map(|s| s.spans)
+        .sum();
+    // (A batch the sweeper was finishing as the recording stopped may be
+    // counted but not yet recorded.)
+    assert!(bg_spans > 0 && bg_spans <= st.swept_background);
+}

@@ -240,6 +240,7 @@ pub fn compile(source: &[u8]) -> Result<Proto, Vec<CompileError>> {
         kind: TokenKind::Eof,
         lexeme: &[],
         line: 1,
+        offset: 0,
         error: None,
     };
     let mut c = Compiler {
@@ -284,6 +285,7 @@ impl<'src> Compiler<'src> {
             line: token.line,
             at,
             message,
+            span: token.offset..token.offset + token.lexeme.len(),
         });
         self.had_error = true;
     }
@@ -312,6 +314,7 @@ impl<'src> Compiler<'src> {
             kind: TokenKind::Eof,
             lexeme: &[],
             line: self.current.line,
+            offset: self.current.offset,
             error: None,
         }
     }
@@ -1319,6 +1322,27 @@ mod tests {
             raw.first().map(CompileError::to_bytes),
             Some(b"[line 1] Error at '\"\xff\"': Expect ';' after value.".to_vec())
         );
+    }
+
+    #[test]
+    fn errors_carry_the_span_of_their_token() {
+        let spans = |src: &[u8]| -> Vec<(usize, usize)> {
+            compile(src)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| (e.span.start, e.span.end))
+                .collect()
+        };
+        // `Error at ';'`, `Error at end`, a lexical error, and a lexeme
+        // on a later line.
+        assert_eq!(spans(b"print 1 +;"), [(9, 10)]);
+        assert_eq!(spans(b"print 1 +"), [(9, 9)]);
+        assert_eq!(spans(b"var \xc3 = 1;"), [(4, 5)]);
+        assert_eq!(spans(b"var a = 1;\nvar a b;"), [(17, 18)]);
+        assert_eq!(spans(b"print \"open"), [(6, 11)]);
+        // The source ends at a NUL: `at end` points there.
+        assert_eq!(spans(b"print\0;"), [(5, 5)]);
     }
 
     #[test]

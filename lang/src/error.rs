@@ -18,6 +18,13 @@ pub struct CompileError {
     pub line: u32,
     pub at: ErrorAt,
     pub message: &'static str,
+    /// Byte range in the source of the token the error points at: the
+    /// lexeme (for a lexical error, the offending bytes), or an empty range
+    /// at the end of the source for [`ErrorAt::End`]. The source ends at
+    /// its first NUL byte, so the range never reaches past one. Used only
+    /// to show the token under the source line; `to_bytes` and `Display`
+    /// (clox's text) ignore it.
+    pub span: std::ops::Range<usize>,
 }
 
 impl CompileError {

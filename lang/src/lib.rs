@@ -13,7 +13,8 @@
 //! [`Proto`], [`Chunk`], [`Constant`], [`CompileError`] / [`ErrorAt`]
 //! (with `to_bytes()` giving clox's exact stderr line), [`OpCode`]
 //! (`from_u8`, `name`, operand layout and stack effect), [`disassemble`],
-//! [`format_number`] / [`write_number`], and the recursion limits
+//! [`format_number`] / [`write_number`], [`classify`] (token classes for
+//! syntax highlighting, from the same scanner), and the recursion limits
 //! [`MAX_NESTING`] and [`COMPILE_STACK_SIZE`] (call `compile` on a thread
 //! with at least that much stack).
 //!
@@ -67,6 +68,7 @@ mod chunk;
 mod compiler;
 mod disasm;
 mod error;
+mod highlight;
 mod number;
 mod opcode;
 pub mod scanner;
@@ -75,5 +77,6 @@ pub use chunk::{Chunk, Constant, Proto};
 pub use compiler::{compile, COMPILE_STACK_SIZE, MAX_EXPR_NESTING, MAX_NESTING};
 pub use disasm::{constant_text, disassemble, disassemble_chunk, disassemble_instruction};
 pub use error::{CompileError, ErrorAt};
+pub use highlight::{classify, Classified, TokenClass};
 pub use number::{format_number, write_number};
 pub use opcode::{opcode_bytes as op, OpCode, Operands, StackEffect};

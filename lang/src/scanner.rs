@@ -91,6 +91,10 @@ pub struct Token<'src> {
     pub kind: TokenKind,
     pub lexeme: &'src [u8],
     pub line: u32,
+    /// Byte offset of `lexeme` in the source (the source's length for
+    /// `Eof`). Only error rendering reads it; the compiler's output never
+    /// depends on it.
+    pub offset: usize,
     /// Set exactly when `kind == TokenKind::Error`.
     pub error: Option<LexError>,
 }
@@ -281,23 +285,27 @@ impl<'src> Scanner<'src> {
         let line = self.lexer.extras;
         let span = self.lexer.span();
         let lexeme = self.source.get(span.clone()).unwrap_or_default();
+        let offset = span.start;
         match next {
             None => Token {
                 kind: TokenKind::Eof,
                 lexeme: &[],
                 line,
+                offset: self.source.len(),
                 error: None,
             },
             Some(Ok(Raw::UnterminatedString)) => Token {
                 kind: TokenKind::Error,
                 lexeme,
                 line,
+                offset,
                 error: Some(LexError::UnterminatedString),
             },
             Some(Ok(raw)) => Token {
                 kind: raw.kind(),
                 lexeme,
                 line,
+                offset,
                 error: None,
             },
             // clox reports one error per unrecognised byte. Every
@@ -307,6 +315,7 @@ impl<'src> Scanner<'src> {
                 kind: TokenKind::Error,
                 lexeme,
                 line,
+                offset,
                 error: Some(LexError::UnexpectedCharacter),
             },
         }
