@@ -1,13 +1,17 @@
 //! # stdlib — the native functions of loam
 //!
 //! Code Map entry. Natives see the VM only through `vm::NativeCtx` (the
-//! native-call API Boundary): arguments, string allocation, the collector.
+//! native-call API Boundary): arguments and results are `vm::Handle`s,
+//! rooted until the native returns, so nothing here can hold a value the
+//! collector may free. Argument checking, the error messages of
+//! LANGUAGE.md and the shape of each result are decided here; the context
+//! supplies the heap operations.
 //! **Architecture Invariant**: no `unsafe` here (`forbid`), and nothing of
 //! the interpreter's internals.
 
 #![forbid(unsafe_code)]
 
-use vm::{MethodReceiver, NativeCtx, NativeResult, Value, Vm};
+use vm::{Handle, MethodReceiver, NativeCtx, NativeError, NativeResult, Vm};
 
 /// Defines every native as a global of `vm`.
 pub fn install(vm: &mut Vm) {
@@ -41,113 +45,91 @@ pub fn install(vm: &mut Vm) {
     vm.define_method(Map, "values", 0, map_values);
 }
 
-fn map_new(ctx: &mut NativeCtx<'_>) -> NativeResult {
+/// An integral number argument, or `what` as the error.
+fn integer(h: Handle<'_>, what: &str) -> Result<f64, NativeError> {
+    match h.as_number() {
+        Some(n) if n.is_finite() && n.fract() == 0.0 => Ok(n),
+        _ => Err(what.into()),
+    }
+}
+
+// ------------------------------------------------------------------ lists
+
+fn list_len<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let n = ctx.list_len(ctx.receiver())?;
+    Ok(Handle::number(n as f64))
+}
+
+/// `xs.push(v)`; the interpreter runs the same as an intrinsic when it
+/// sees `xs.push(v)` called directly (`Vm::define_list_push`).
+fn list_push<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.list_push(ctx.receiver(), ctx.arg(0))?;
+    Ok(Handle::nil())
+}
+
+fn list_pop<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let list = ctx.receiver();
+    match ctx.list_len(list)? {
+        0 => Err("Can't pop from an empty list.".into()),
+        n => ctx.list_remove(list, n - 1),
+    }
+}
+
+fn list_insert<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let list = ctx.receiver();
+    let len = ctx.list_len(list)?;
+    let at = ctx.list_index(ctx.arg(0), len, true)?;
+    ctx.list_insert(list, at, ctx.arg(1))?;
+    Ok(Handle::nil())
+}
+
+fn list_remove<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let list = ctx.receiver();
+    let len = ctx.list_len(list)?;
+    let at = ctx.list_index(ctx.arg(0), len, false)?;
+    ctx.list_remove(list, at)
+}
+
+// ------------------------------------------------------------------- maps
+
+fn map_new<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
     ctx.new_map()
 }
 
-fn list_len(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    Ok(Value::number(ctx.list_len()? as f64))
+fn map_len<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let n = ctx.map_len(ctx.receiver())?;
+    Ok(Handle::number(n as f64))
 }
 
-fn list_push(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let v = ctx.arg(0);
-    ctx.list_push(v)?;
-    Ok(Value::NIL)
+fn map_has<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let has = ctx.map_has(ctx.receiver(), ctx.arg(0))?;
+    Ok(Handle::bool(has))
 }
 
-fn list_pop(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    ctx.list_pop()
+fn map_remove<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.map_remove(ctx.receiver(), ctx.arg(0))
 }
 
-fn list_insert(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let (i, v) = (ctx.arg(0), ctx.arg(1));
-    ctx.list_insert(i, v)?;
-    Ok(Value::NIL)
+fn map_keys<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.map_list(ctx.receiver(), false)
 }
 
-fn list_remove(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let i = ctx.arg(0);
-    ctx.list_remove(i)
+fn map_values<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.map_list(ctx.receiver(), true)
 }
 
-fn map_len(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    Ok(Value::number(ctx.map_len()? as f64))
-}
+// --------------------------------------------------- channels, coroutines
 
-fn map_has(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let k = ctx.arg(0);
-    Ok(Value::bool(ctx.map_has(k)?))
-}
-
-fn map_remove(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let k = ctx.arg(0);
-    ctx.map_remove(k)
-}
-
-fn map_keys(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    ctx.map_list(false)
-}
-
-fn map_values(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    ctx.map_list(true)
-}
-
-/// `str(v)`: the text `print` would show, as a string.
-fn str(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let mut text = Vec::new();
-    vm::format_value(&mut text, ctx.arg(0));
-    ctx.string(&text)
-}
-
-fn clock(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    Ok(Value::number(ctx.clock()))
-}
-
-/// `gc()`: a complete collection (mark, then every span swept).
-fn gc(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    ctx.collect_garbage()?;
-    Ok(Value::NIL)
-}
-
-/// `setGCPercent(n)`: sets GOGC-style pacing, returns the previous value
-/// exactly as it was given (LANGUAGE.md §6), however large.
-fn set_gc_percent(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let v = ctx.arg(0);
-    if !v.is_number() || v.as_number().fract() != 0.0 || !v.as_number().is_finite() {
-        return Err("setGCPercent: percent must be an integer.".into());
-    }
-    Ok(Value::number(ctx.set_gc_percent(v.as_number())))
-}
-
-/// `gcStats()`: the collector's counters as a Map (LANGUAGE.md §6).
-fn gc_stats(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let s = ctx.gc_stats();
-    let finalizers_run = ctx.finalizers_run() as f64;
-    ctx.map_of_numbers(&[
-        ("numGC", s.num_gc as f64),
-        ("heapAlloc", s.heap_alloc as f64),
-        ("heapObjects", s.heap_objects as f64),
-        ("heapSys", s.heap_sys as f64),
-        ("nextGC", s.next_gc as f64),
-        ("pauseTotalNs", s.pause_total_ns as f64),
-        ("maxPauseNs", s.max_pause_ns as f64),
-        ("finalizersRun", finalizers_run),
-        ("sweptBackground", s.swept_background as f64),
-        ("sweptLazy", s.swept_lazy as f64),
-        ("pauseP50Ns", s.pause_p50_ns as f64),
-        ("pauseP99Ns", s.pause_p99_ns as f64),
-    ])
-}
-
-/// `Channel()` (unbuffered) or `Channel(n)` (capacity n).
-fn channel_new(ctx: &mut NativeCtx<'_>) -> NativeResult {
+/// `Channel()` (unbuffered) or `Channel(n)` (capacity n; the ring grows
+/// as values are buffered, so a large `n` costs nothing up front).
+fn channel_new<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    const BAD: &str = "Channel: capacity must be a non-negative integer.";
     let capacity = match ctx.argc() {
         0 => 0,
         1 => {
-            let v = ctx.arg(0);
-            let n = v.as_number();
-            if !v.is_number() || n.fract() != 0.0 || !(0.0..=1e9).contains(&n) {
-                return Err("Channel: capacity must be a non-negative integer.".into());
+            let n = integer(ctx.arg(0), BAD)?;
+            if !(0.0..=1e9).contains(&n) {
+                return Err(BAD.into());
             }
             n as usize
         }
@@ -156,47 +138,101 @@ fn channel_new(ctx: &mut NativeCtx<'_>) -> NativeResult {
     ctx.new_channel(capacity)
 }
 
-fn channel_send(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let v = ctx.arg(0);
-    ctx.channel_send(v)?;
-    Ok(Value::NIL)
+fn channel_send<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.channel_send(ctx.receiver(), ctx.arg(0))?;
+    Ok(Handle::nil())
 }
 
-fn channel_recv(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    ctx.channel_recv()
+fn channel_recv<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.channel_recv(ctx.receiver())
 }
 
-fn channel_close(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    ctx.channel_close()?;
-    Ok(Value::NIL)
+fn channel_close<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.channel_close(ctx.receiver())?;
+    Ok(Handle::nil())
 }
 
-fn coroutine_join(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    ctx.coroutine_join()
+fn coroutine_join<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.coroutine_join(ctx.receiver())
 }
 
-fn coroutine_done(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    Ok(Value::bool(ctx.coroutine_done()?))
+fn coroutine_done<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let done = ctx.coroutine_done(ctx.receiver())?;
+    Ok(Handle::bool(done))
 }
 
-fn yield_now(ctx: &mut NativeCtx<'_>) -> NativeResult {
+fn yield_now<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
     ctx.yield_now();
-    Ok(Value::NIL)
+    Ok(Handle::nil())
 }
 
-fn sleep(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let v = ctx.arg(0);
-    if !v.is_number() || v.as_number().is_nan() {
-        return Err("sleep: seconds must be a number.".into());
+fn sleep<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    match ctx.arg(0).as_number() {
+        Some(s) if !s.is_nan() => {
+            ctx.sleep(s);
+            Ok(Handle::nil())
+        }
+        _ => Err("sleep: seconds must be a number.".into()),
     }
-    ctx.sleep(v.as_number());
-    Ok(Value::NIL)
+}
+
+// ------------------------------------------------------------------ other
+
+/// `str(v)`: the text `print` would show, as a string.
+fn str<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let text = ctx.format(ctx.arg(0));
+    ctx.string(&text)
+}
+
+fn clock<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    Ok(Handle::number(ctx.clock()))
+}
+
+// -------------------------------------------------------------- collector
+
+/// `gc()`: a complete collection (mark, then every span swept).
+fn gc<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.collect_garbage()?;
+    Ok(Handle::nil())
+}
+
+/// `setGCPercent(n)`: sets GOGC-style pacing, returns the previous value
+/// exactly as it was given (LANGUAGE.md §6), however large.
+fn set_gc_percent<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let n = integer(ctx.arg(0), "setGCPercent: percent must be an integer.")?;
+    Ok(Handle::number(ctx.set_gc_percent(n)))
+}
+
+/// `gcStats()`: the collector's counters as a Map (LANGUAGE.md §6).
+fn gc_stats<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    let s = ctx.gc_stats();
+    let fields = [
+        ("numGC", s.num_gc as f64),
+        ("heapAlloc", s.heap_alloc as f64),
+        ("heapObjects", s.heap_objects as f64),
+        ("heapSys", s.heap_sys as f64),
+        ("nextGC", s.next_gc as f64),
+        ("pauseTotalNs", s.pause_total_ns as f64),
+        ("maxPauseNs", s.max_pause_ns as f64),
+        ("finalizersRun", ctx.finalizers_run() as f64),
+        ("sweptBackground", s.swept_background as f64),
+        ("sweptLazy", s.swept_lazy as f64),
+        ("pauseP50Ns", s.pause_p50_ns as f64),
+        ("pauseP99Ns", s.pause_p99_ns as f64),
+    ];
+    // Every key string is rooted by the call's handle scope while the
+    // map grows.
+    let map = ctx.new_map()?;
+    for (name, n) in fields {
+        let key = ctx.string(name.as_bytes())?;
+        ctx.map_set(map, key, Handle::number(n))?;
+    }
+    Ok(map)
 }
 
 /// `setFinalizer(obj, fn)`: `fn(obj)` runs once after `obj` becomes
 /// unreachable; `nil` removes it.
-fn set_finalizer(ctx: &mut NativeCtx<'_>) -> NativeResult {
-    let (obj, f) = (ctx.arg(0), ctx.arg(1));
-    ctx.set_finalizer(obj, f)?;
-    Ok(Value::NIL)
+fn set_finalizer<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
+    ctx.set_finalizer(ctx.arg(0), ctx.arg(1))?;
+    Ok(Handle::nil())
 }

@@ -1,13 +1,14 @@
 //! Lists and maps: the operations behind `[...]`, indexing and their
-//! native methods. Every growth allocates a new array (a safepoint), so
-//! each operation takes its list or map as a value the caller keeps rooted
-//! (on the stack), and re-reads fields after allocating.
+//! native methods, as functions over the mutator and a handle. Every
+//! growth allocates a new array (a safepoint), so each operation takes its
+//! list or map as a handle the caller keeps rooted (on the stack, or in a
+//! native's scope), and re-reads fields after allocating.
 
 use crate::error::RuntimeError;
 use crate::hash::hash_word;
+use crate::mutator::Mutator;
 use crate::object::{BytesObj, Gc, ListObj, MapObj, StringObj, ValueArrayObj};
 use crate::value::Value;
-use crate::vm::Vm;
 
 /// A map key after validation: `-0` folded into `0`; NaN refused.
 fn normalize_key(key: Value) -> Result<Value, &'static str> {
@@ -60,258 +61,259 @@ pub(crate) fn list_index(index: Value, len: usize, inclusive: bool) -> Result<us
     Ok(i as usize)
 }
 
-impl Vm {
-    // ---------------------------------------------------------------- lists
+// ---------------------------------------------------------------- lists
 
-    /// A list holding `values` (which the caller keeps rooted).
-    pub(crate) fn new_list_from(&mut self, values: &[Value]) -> Result<Gc<ListObj>, RuntimeError> {
-        let items = if values.is_empty() {
-            None
+/// A list holding `values` (which the caller keeps rooted).
+pub(crate) fn new_list_from(
+    mu: &mut Mutator,
+    values: &[Value],
+) -> Result<Gc<ListObj>, RuntimeError> {
+    let items = if values.is_empty() {
+        None
+    } else {
+        let a = mu
+            .alloc(ValueArrayObj::size_for(values.len()))?
+            .init_value_array(values.len());
+        for (i, &v) in values.iter().enumerate() {
+            a.set(&mut mu.wb, i, v);
+        }
+        Some(a)
+    };
+    if let Some(a) = items {
+        mu.temp_roots.push(a.value());
+    }
+    let list = mu.alloc(ListObj::SIZE);
+    if items.is_some() {
+        mu.temp_roots.pop();
+    }
+    Ok(list?.init_list(values.len(), items))
+}
+
+/// Makes room for `extra` more elements, doubling the capacity.
+fn list_reserve(mu: &mut Mutator, list: Gc<ListObj>, extra: usize) -> Result<(), RuntimeError> {
+    let need = list.count() + extra;
+    let cap = list.capacity();
+    if need <= cap {
+        return Ok(());
+    }
+    let new_cap = need.max(cap * 2).max(4);
+    let fresh = mu
+        .alloc(ValueArrayObj::size_for(new_cap))?
+        .init_value_array(new_cap);
+    if let Some(old) = list.items() {
+        fresh.copy_prefix_from(&mut mu.wb, old, list.count());
+    }
+    list.set_items(&mut mu.wb, fresh);
+    Ok(())
+}
+
+#[inline]
+pub(crate) fn list_push(mu: &mut Mutator, list: Gc<ListObj>, v: Value) -> Result<(), RuntimeError> {
+    let n = list.count();
+    if let Some(items) = list.items().filter(|a| n < a.len()) {
+        items.set(&mut mu.wb, n, v);
+        list.set_count(n + 1);
+        return Ok(());
+    }
+    list_push_growing(mu, list, v)
+}
+
+#[inline(never)]
+fn list_push_growing(mu: &mut Mutator, list: Gc<ListObj>, v: Value) -> Result<(), RuntimeError> {
+    list_reserve(mu, list, 1)?;
+    let n = list.count();
+    if let Some(items) = list.items() {
+        items.set(&mut mu.wb, n, v);
+    }
+    list.set_count(n + 1);
+    Ok(())
+}
+
+pub(crate) fn list_insert(
+    mu: &mut Mutator,
+    list: Gc<ListObj>,
+    at: usize,
+    v: Value,
+) -> Result<(), RuntimeError> {
+    list_reserve(mu, list, 1)?;
+    let n = list.count();
+    if let Some(items) = list.items() {
+        let mut i = n;
+        while i > at {
+            items.set(&mut mu.wb, i, items.get(i - 1));
+            i -= 1;
+        }
+        items.set(&mut mu.wb, at, v);
+    }
+    list.set_count(n + 1);
+    Ok(())
+}
+
+pub(crate) fn list_remove(mu: &mut Mutator, list: Gc<ListObj>, at: usize) -> Value {
+    let n = list.count();
+    let Some(items) = list.items() else {
+        return Value::NIL;
+    };
+    let v = items.get(at);
+    for i in at..n - 1 {
+        items.set(&mut mu.wb, i, items.get(i + 1));
+    }
+    items.set(&mut mu.wb, n - 1, Value::NIL);
+    list.set_count(n - 1);
+    v
+}
+
+pub(crate) fn list_set(mu: &mut Mutator, list: Gc<ListObj>, at: usize, v: Value) {
+    if let Some(items) = list.items() {
+        items.set(&mut mu.wb, at, v);
+    }
+}
+
+// ----------------------------------------------------------------- maps
+
+fn map_find(map: Gc<MapObj>, key: Value) -> Option<usize> {
+    let (entries, index) = (map.entries()?, map.index()?);
+    let mask = index.len() / 4 - 1;
+    let mut i = key_hash(key) as usize & mask;
+    loop {
+        match index.get_u32(i) {
+            0 => return None,
+            MapObj::TOMBSTONE => {}
+            slot => {
+                let e = slot as usize - 1;
+                if entries.get(2 * e) == key {
+                    return Some(e);
+                }
+            }
+        }
+        i = (i + 1) & mask;
+    }
+}
+
+pub(crate) fn map_get(map: Gc<MapObj>, key: Value) -> Result<Value, &'static str> {
+    let key = normalize_key(key)?;
+    Ok(match (map_find(map, key), map.entries()) {
+        (Some(e), Some(entries)) => entries.get(2 * e + 1),
+        _ => Value::NIL,
+    })
+}
+
+pub(crate) fn map_has(map: Gc<MapObj>, key: Value) -> Result<bool, &'static str> {
+    let key = normalize_key(key)?;
+    Ok(map_find(map, key).is_some())
+}
+
+/// Rebuilds entries (live ones, in order) and index with room for
+/// `capacity` entries.
+fn map_rebuild(mu: &mut Mutator, map: Gc<MapObj>, capacity: usize) -> Result<(), RuntimeError> {
+    let entries = mu
+        .alloc(ValueArrayObj::size_for(2 * capacity))?
+        .init_value_array(2 * capacity);
+    mu.temp_roots.push(entries.value());
+    let slots = (capacity * 2).next_power_of_two();
+    let index = mu.alloc(BytesObj::size_for(4 * slots));
+    mu.temp_roots.pop();
+    let index = index?.init_bytes(&vec![0u8; 4 * slots]);
+    let mut n = 0;
+    if let Some(old) = map.entries() {
+        for e in 0..map.used() {
+            let k = old.get(2 * e);
+            if k == Value::UNDEF {
+                continue;
+            }
+            entries.set(&mut mu.wb, 2 * n, k);
+            entries.set(&mut mu.wb, 2 * n + 1, old.get(2 * e + 1));
+            let mut i = key_hash(k) as usize & (slots - 1);
+            while index.get_u32(i) != 0 {
+                i = (i + 1) & (slots - 1);
+            }
+            index.set_u32(i, n as u32 + 1);
+            n += 1;
+        }
+    }
+    map.set_storage(&mut mu.wb, entries, index);
+    map.set_counts(n, n);
+    Ok(())
+}
+
+/// `map[key] = value`. Key and value must be rooted.
+pub(crate) fn map_set(
+    mu: &mut Mutator,
+    map: Gc<MapObj>,
+    key: Value,
+    value: Value,
+) -> Result<(), RuntimeError> {
+    let key = normalize_key(key).map_err(|m| mu.error(m))?;
+    if let (Some(e), Some(entries)) = (map_find(map, key), map.entries()) {
+        entries.set(&mut mu.wb, 2 * e + 1, value);
+        return Ok(());
+    }
+    let capacity = map.entries().map_or(0, |e| e.len() / 2);
+    if map.used() == capacity {
+        // Full: grow if mostly live, else just squeeze out removals.
+        let new_cap = if map.count() * 2 >= capacity {
+            (capacity * 2).max(8)
         } else {
-            let a = self
-                .alloc(ValueArrayObj::size_for(values.len()))?
-                .init_value_array(values.len());
-            for (i, &v) in values.iter().enumerate() {
-                a.set(i, v);
-            }
-            Some(a)
+            capacity
         };
-        if let Some(a) = items {
-            self.temp_roots.push(a.as_ref().into());
-        }
-        let list = self.alloc(ListObj::SIZE);
-        if items.is_some() {
-            self.temp_roots.pop();
-        }
-        Ok(list?.init_list(values.len(), items))
+        map_rebuild(mu, map, new_cap)?;
     }
-
-    /// Makes room for `extra` more elements, doubling the capacity.
-    fn list_reserve(&mut self, list: Gc<ListObj>, extra: usize) -> Result<(), RuntimeError> {
-        let need = list.count() + extra;
-        let cap = list.capacity();
-        if need <= cap {
-            return Ok(());
+    let (Some(entries), Some(index)) = (map.entries(), map.index()) else {
+        return Err(mu.error("Map storage missing."));
+    };
+    let e = map.used();
+    entries.set(&mut mu.wb, 2 * e, key);
+    entries.set(&mut mu.wb, 2 * e + 1, value);
+    let mask = index.len() / 4 - 1;
+    let mut i = key_hash(key) as usize & mask;
+    loop {
+        let s = index.get_u32(i);
+        if s == 0 || s == MapObj::TOMBSTONE {
+            break;
         }
-        let new_cap = need.max(cap * 2).max(4);
-        let fresh = self
-            .alloc(ValueArrayObj::size_for(new_cap))?
-            .init_value_array(new_cap);
-        if let Some(old) = list.items() {
-            fresh.copy_prefix_from(old, list.count());
-        }
-        list.set_items(fresh);
-        Ok(())
+        i = (i + 1) & mask;
     }
+    index.set_u32(i, e as u32 + 1);
+    map.set_counts(map.count() + 1, e + 1);
+    Ok(())
+}
 
-    #[inline]
-    pub(crate) fn list_push(&mut self, list: Gc<ListObj>, v: Value) -> Result<(), RuntimeError> {
-        let n = list.count();
-        if let Some(items) = list.items().filter(|a| n < a.len()) {
-            items.set(n, v);
-            list.set_count(n + 1);
-            return Ok(());
-        }
-        self.list_push_growing(list, v)
+pub(crate) fn map_remove(
+    mu: &mut Mutator,
+    map: Gc<MapObj>,
+    key: Value,
+) -> Result<Value, &'static str> {
+    let key = normalize_key(key)?;
+    let Some(e) = map_find(map, key) else {
+        return Ok(Value::NIL);
+    };
+    let (Some(entries), Some(index)) = (map.entries(), map.index()) else {
+        return Ok(Value::NIL);
+    };
+    let v = entries.get(2 * e + 1);
+    entries.set(&mut mu.wb, 2 * e, Value::UNDEF);
+    entries.set(&mut mu.wb, 2 * e + 1, Value::NIL);
+    let mask = index.len() / 4 - 1;
+    let mut i = key_hash(key) as usize & mask;
+    while index.get_u32(i) != e as u32 + 1 {
+        i = (i + 1) & mask;
     }
+    index.set_u32(i, MapObj::TOMBSTONE);
+    map.set_counts(map.count() - 1, map.used());
+    Ok(v)
+}
 
-    #[inline(never)]
-    fn list_push_growing(&mut self, list: Gc<ListObj>, v: Value) -> Result<(), RuntimeError> {
-        self.list_reserve(list, 1)?;
-        let n = list.count();
-        if let Some(items) = list.items() {
-            items.set(n, v);
-        }
-        list.set_count(n + 1);
-        Ok(())
-    }
-
-    pub(crate) fn list_insert(
-        &mut self,
-        list: Gc<ListObj>,
-        at: usize,
-        v: Value,
-    ) -> Result<(), RuntimeError> {
-        self.list_reserve(list, 1)?;
-        let n = list.count();
-        if let Some(items) = list.items() {
-            let mut i = n;
-            while i > at {
-                items.set(i, items.get(i - 1));
-                i -= 1;
-            }
-            items.set(at, v);
-        }
-        list.set_count(n + 1);
-        Ok(())
-    }
-
-    pub(crate) fn list_remove(&mut self, list: Gc<ListObj>, at: usize) -> Value {
-        let n = list.count();
-        let Some(items) = list.items() else {
-            return Value::NIL;
-        };
-        let v = items.get(at);
-        for i in at..n - 1 {
-            items.set(i, items.get(i + 1));
-        }
-        items.set(n - 1, Value::NIL);
-        list.set_count(n - 1);
-        v
-    }
-
-    pub(crate) fn list_set(&mut self, list: Gc<ListObj>, at: usize, v: Value) {
-        if let Some(items) = list.items() {
-            items.set(at, v);
-        }
-    }
-
-    // ----------------------------------------------------------------- maps
-
-    fn map_find(map: Gc<MapObj>, key: Value) -> Option<usize> {
-        let (entries, index) = (map.entries()?, map.index()?);
-        let mask = index.len() / 4 - 1;
-        let mut i = key_hash(key) as usize & mask;
-        loop {
-            match index.get_u32(i) {
-                0 => return None,
-                MapObj::TOMBSTONE => {}
-                slot => {
-                    let e = slot as usize - 1;
-                    if entries.get(2 * e) == key {
-                        return Some(e);
-                    }
-                }
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    pub(crate) fn map_get(&self, map: Gc<MapObj>, key: Value) -> Result<Value, &'static str> {
-        let key = normalize_key(key)?;
-        Ok(match (Self::map_find(map, key), map.entries()) {
-            (Some(e), Some(entries)) => entries.get(2 * e + 1),
-            _ => Value::NIL,
+/// Live (key, value) pairs in insertion order.
+pub(crate) fn map_pairs(map: Gc<MapObj>) -> Vec<(Value, Value)> {
+    let Some(entries) = map.entries() else {
+        return Vec::new();
+    };
+    (0..map.used())
+        .filter_map(|e| {
+            let k = entries.get(2 * e);
+            (k != Value::UNDEF).then(|| (k, entries.get(2 * e + 1)))
         })
-    }
-
-    pub(crate) fn map_has(&self, map: Gc<MapObj>, key: Value) -> Result<bool, &'static str> {
-        let key = normalize_key(key)?;
-        Ok(Self::map_find(map, key).is_some())
-    }
-
-    /// Rebuilds entries (live ones, in order) and index with room for
-    /// `capacity` entries.
-    fn map_rebuild(&mut self, map: Gc<MapObj>, capacity: usize) -> Result<(), RuntimeError> {
-        let entries = self
-            .alloc(ValueArrayObj::size_for(2 * capacity))?
-            .init_value_array(2 * capacity);
-        self.temp_roots.push(entries.as_ref().into());
-        let slots = (capacity * 2).next_power_of_two();
-        let index = self.alloc(BytesObj::size_for(4 * slots));
-        self.temp_roots.pop();
-        let index = index?.init_bytes(&vec![0u8; 4 * slots]);
-        let mut n = 0;
-        if let Some(old) = map.entries() {
-            for e in 0..map.used() {
-                let k = old.get(2 * e);
-                if k == Value::UNDEF {
-                    continue;
-                }
-                entries.set(2 * n, k);
-                entries.set(2 * n + 1, old.get(2 * e + 1));
-                let mut i = key_hash(k) as usize & (slots - 1);
-                while index.get_u32(i) != 0 {
-                    i = (i + 1) & (slots - 1);
-                }
-                index.set_u32(i, n as u32 + 1);
-                n += 1;
-            }
-        }
-        map.set_storage(entries, index);
-        map.set_counts(n, n);
-        Ok(())
-    }
-
-    /// `map[key] = value`. Key and value must be rooted.
-    pub(crate) fn map_set(
-        &mut self,
-        map: Gc<MapObj>,
-        key: Value,
-        value: Value,
-    ) -> Result<(), RuntimeError> {
-        let key = normalize_key(key).map_err(|m| self.error(m))?;
-        if let (Some(e), Some(entries)) = (Self::map_find(map, key), map.entries()) {
-            entries.set(2 * e + 1, value);
-            return Ok(());
-        }
-        let capacity = map.entries().map_or(0, |e| e.len() / 2);
-        if map.used() == capacity {
-            // Full: grow if mostly live, else just squeeze out removals.
-            let new_cap = if map.count() * 2 >= capacity {
-                (capacity * 2).max(8)
-            } else {
-                capacity
-            };
-            self.map_rebuild(map, new_cap)?;
-        }
-        let (Some(entries), Some(index)) = (map.entries(), map.index()) else {
-            return Err(self.error("Map storage missing."));
-        };
-        let e = map.used();
-        entries.set(2 * e, key);
-        entries.set(2 * e + 1, value);
-        let mask = index.len() / 4 - 1;
-        let mut i = key_hash(key) as usize & mask;
-        loop {
-            let s = index.get_u32(i);
-            if s == 0 || s == MapObj::TOMBSTONE {
-                break;
-            }
-            i = (i + 1) & mask;
-        }
-        index.set_u32(i, e as u32 + 1);
-        map.set_counts(map.count() + 1, e + 1);
-        Ok(())
-    }
-
-    pub(crate) fn map_remove(
-        &mut self,
-        map: Gc<MapObj>,
-        key: Value,
-    ) -> Result<Value, &'static str> {
-        let key = normalize_key(key)?;
-        let Some(e) = Self::map_find(map, key) else {
-            return Ok(Value::NIL);
-        };
-        let (Some(entries), Some(index)) = (map.entries(), map.index()) else {
-            return Ok(Value::NIL);
-        };
-        let v = entries.get(2 * e + 1);
-        entries.set(2 * e, Value::UNDEF);
-        entries.set(2 * e + 1, Value::NIL);
-        let mask = index.len() / 4 - 1;
-        let mut i = key_hash(key) as usize & mask;
-        while index.get_u32(i) != e as u32 + 1 {
-            i = (i + 1) & mask;
-        }
-        index.set_u32(i, MapObj::TOMBSTONE);
-        map.set_counts(map.count() - 1, map.used());
-        Ok(v)
-    }
-
-    /// Live (key, value) pairs in insertion order.
-    pub(crate) fn map_pairs(map: Gc<MapObj>) -> Vec<(Value, Value)> {
-        let Some(entries) = map.entries() else {
-            return Vec::new();
-        };
-        (0..map.used())
-            .filter_map(|e| {
-                let k = entries.get(2 * e);
-                (k != Value::UNDEF).then(|| (k, entries.get(2 * e + 1)))
-            })
-            .collect()
-    }
+        .collect()
 }
 
 #[cfg(test)]
@@ -324,7 +326,7 @@ mod tests {
     /// index.
     #[test]
     fn element_at_agrees_with_list_index() {
-        let mut vm = Vm::new(VmOptions::default(), Box::new(std::io::sink()));
+        let mut mu = Mutator::new(&VmOptions::default());
         let mut numbers = vec![
             0.0,
             -0.0,
@@ -350,7 +352,7 @@ mod tests {
         numbers.extend((0..200).map(|i| i as f64 * 0.37 - 20.0));
         for len in [0usize, 1, 3, 10] {
             let values: Vec<Value> = (0..len).map(|i| Value::number(i as f64 * 10.0)).collect();
-            let list = vm.new_list_from(&values).unwrap();
+            let list = new_list_from(&mut mu, &values).unwrap();
             for &n in &numbers {
                 let slow = list_index(Value::number(n), len, false)
                     .ok()

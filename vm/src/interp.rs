@@ -6,14 +6,15 @@
 
 use lang::op;
 
-use crate::collections::list_index;
+use crate::collections::{self, list_index};
 use crate::error::RuntimeError;
 use crate::frame::{CallFrame, FRAMES_MAX};
 use crate::native::{NativeCtx, NativeError};
 use crate::object::{
     BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, CoroutineObj, FunctionObj, Gc,
-    InstanceObj, Ip, ListObj, MapObj, NativeObj, ObjKind, StringObj, UpvalueObj,
+    InstanceObj, Ip, ListObj, NativeObj, StringObj, UpvalueObj, View,
 };
+use crate::print;
 use crate::quicken::qop;
 use crate::sched::{Park, BUDGET};
 use crate::value::Value;
@@ -21,7 +22,7 @@ use crate::vm::Vm;
 
 impl Vm {
     pub(crate) fn run(&mut self) -> Result<(), RuntimeError> {
-        let Some(frame) = self.frames.last() else {
+        let Some(frame) = self.mu.frames.last() else {
             return Ok(());
         };
         let mut budget = BUDGET;
@@ -56,7 +57,7 @@ impl Vm {
         }
         macro_rules! save_ip {
             () => {
-                self.frames.set_last_ip(ip.offset(code));
+                self.mu.frames.set_last_ip(ip.offset(code));
             };
         }
         macro_rules! throw {
@@ -67,7 +68,7 @@ impl Vm {
         }
         macro_rules! reload {
             () => {{
-                let Some(f) = self.frames.last() else {
+                let Some(f) = self.mu.frames.last() else {
                     return Ok(());
                 };
                 closure = f.closure;
@@ -87,17 +88,17 @@ impl Vm {
                 code = c.function.code;
                 constants = c.function.constants;
                 ip = Ip::new(code, 0);
-                base = self.stack.len() - $argc - 1;
+                base = self.mu.stack.len() - $argc - 1;
             }};
         }
         macro_rules! pop {
             () => {
-                self.stack.pop()
+                self.mu.stack.pop()
             };
         }
         macro_rules! peek {
             ($d:expr) => {
-                self.stack.peek($d)
+                self.mu.stack.peek($d)
             };
         }
         macro_rules! binary_num {
@@ -107,8 +108,8 @@ impl Vm {
                 if !a.is_number() || !b.is_number() {
                     throw!("Operands must be numbers.");
                 }
-                self.stack.pop();
-                self.stack.set_top(0, $wrap(a.as_number() $op b.as_number()));
+                self.mu.stack.pop();
+                self.mu.stack.set_top(0, $wrap(a.as_number() $op b.as_number()));
             }};
         }
         // Runs a fallible VM helper that may push a frame or raise an error:
@@ -128,7 +129,7 @@ impl Vm {
             () => {{
                 let used = BUDGET - budget;
                 budget = BUDGET;
-                self.spend_fuel(used)?;
+                self.mu.spend_fuel(used)?;
             }};
         }
         // After a call that may have run a native: a blocking native
@@ -171,17 +172,18 @@ impl Vm {
                 let b = peek!(0);
                 let a = peek!(1);
                 if a.is_number() && b.is_number() {
-                    self.stack.pop();
-                    self.stack
+                    self.mu.stack.pop();
+                    self.mu
+                        .stack
                         .set_top(0, Value::number(a.as_number() + b.as_number()));
                 } else if let (Some(sa), Some(sb)) = (
                     a.as_obj().and_then(|o| o.downcast::<StringObj>()),
                     b.as_obj().and_then(|o| o.downcast::<StringObj>()),
                 ) {
                     save_ip!();
-                    let s = self.concat(sa, sb)?;
-                    self.stack.pop();
-                    self.stack.set_top(0, s.value());
+                    let s = self.mu.concat(sa, sb)?;
+                    self.mu.stack.pop();
+                    self.mu.stack.set_top(0, s.value());
                 } else {
                     throw!("Operands must be two numbers or two strings.");
                 }
@@ -193,10 +195,10 @@ impl Vm {
             ($result:expr) => {{
                 let result = $result;
                 self.close_upvalues(base);
-                self.frames.pop();
-                if self.frames.is_empty() {
-                    self.stack.clear();
-                    if self.current == self.main {
+                self.mu.frames.pop();
+                if self.mu.frames.is_empty() {
+                    self.mu.stack.clear();
+                    if self.mu.current == self.mu.coroutines.main {
                         // The main script ended: so does the program.
                         return Ok(());
                     }
@@ -211,8 +213,8 @@ impl Vm {
                     reload!();
                     continue;
                 }
-                self.stack.truncate(base);
-                self.stack.push(result);
+                self.mu.stack.truncate(base);
+                self.mu.stack.push(result);
                 reload!();
             }};
         }
@@ -237,12 +239,12 @@ impl Vm {
                         }
                     } else {
                         let off = ((ip.at(5) as usize) << 8) | ip.at(6) as usize;
-                        self.stack.push(Value::FALSE);
+                        self.mu.stack.push(Value::FALSE);
                         ip.forward(7 + off);
                         budget -= 3;
                     }
                 } else {
-                    self.stack.push(a);
+                    self.mu.stack.push(a);
                     ip.forward(1);
                 }
             }};
@@ -274,23 +276,23 @@ impl Vm {
                 constants.constant(ip.at(2) as usize)
             };
             (local) => {
-                self.stack.get(base + ip.at(2) as usize)
+                self.mu.stack.get(base + ip.at(2) as usize)
             };
         }
 
         // `GET_LOCAL a; CONSTANT/GET_LOCAL b; ADD/SUBTRACT; SET_LOCAL c; POP`.
         macro_rules! local_arith_set {
             ($op:tt, $b:ident) => {{
-                let a = self.stack.get(base + ip.at(0) as usize);
+                let a = self.mu.stack.get(base + ip.at(0) as usize);
                 let k = operand_b!($b);
                 if a.is_number() && k.is_number() {
                     let r = Value::number(a.as_number() $op k.as_number());
-                    self.stack.set(base + ip.at(5) as usize, r);
+                    self.mu.stack.set(base + ip.at(5) as usize, r);
                     ip.forward(7);
                     budget -= 4;
                     follow_loop!();
                 } else {
-                    self.stack.push(a);
+                    self.mu.stack.push(a);
                     ip.forward(1);
                 }
             }};
@@ -298,14 +300,14 @@ impl Vm {
         // `GET_LOCAL a; CONSTANT k; ADD/SUBTRACT`.
         macro_rules! local_arith_const {
             ($op:tt) => {{
-                let a = self.stack.get(base + ip.at(0) as usize);
+                let a = self.mu.stack.get(base + ip.at(0) as usize);
                 let k = constants.constant(ip.at(2) as usize);
                 if a.is_number() && k.is_number() {
-                    self.stack.push(Value::number(a.as_number() $op k.as_number()));
+                    self.mu.stack.push(Value::number(a.as_number() $op k.as_number()));
                     ip.forward(4);
                     budget -= 2;
                 } else {
-                    self.stack.push(a);
+                    self.mu.stack.push(a);
                     ip.forward(1);
                 }
             }};
@@ -319,11 +321,11 @@ impl Vm {
         // dispatch run the condition, as without fusion.
         macro_rules! for_step {
             ($arith:tt, $cmp:tt, $y:ident) => {{
-                let a = self.stack.get(base + ip.at(0) as usize);
+                let a = self.mu.stack.get(base + ip.at(0) as usize);
                 let k = constants.constant(ip.at(2) as usize);
                 if a.is_number() && k.is_number() {
                     let r = Value::number(a.as_number() $arith k.as_number());
-                    self.stack.set(base + ip.at(5) as usize, r);
+                    self.mu.stack.set(base + ip.at(5) as usize, r);
                     let off = ((ip.at(8) as usize) << 8) | ip.at(9) as usize;
                     ip.forward(10);
                     ip.back(off);
@@ -335,11 +337,11 @@ impl Vm {
                     // The condition, charged as its own dispatch.
                     ip.forward(1);
                     budget -= 1;
-                    let x = self.stack.get(base + ip.at(0) as usize);
+                    let x = self.mu.stack.get(base + ip.at(0) as usize);
                     let y = operand_b!($y);
                     local_compare_jump!($cmp, x, y);
                 } else {
-                    self.stack.push(a);
+                    self.mu.stack.push(a);
                     ip.forward(1);
                 }
             }};
@@ -350,27 +352,27 @@ impl Vm {
             match op {
                 op::Constant => {
                     let v = read_constant!();
-                    self.stack.push(v);
+                    self.mu.stack.push(v);
                 }
-                op::Nil => self.stack.push(Value::NIL),
-                op::True => self.stack.push(Value::TRUE),
-                op::False => self.stack.push(Value::FALSE),
+                op::Nil => self.mu.stack.push(Value::NIL),
+                op::True => self.mu.stack.push(Value::TRUE),
+                op::False => self.mu.stack.push(Value::FALSE),
                 op::Pop => {
-                    self.stack.pop();
+                    self.mu.stack.pop();
                 }
                 op::GetLocal => {
                     let slot = read_byte!() as usize;
-                    let v = self.stack.get(base + slot);
-                    self.stack.push(v);
+                    let v = self.mu.stack.get(base + slot);
+                    self.mu.stack.push(v);
                 }
                 op::SetLocal => {
                     let slot = read_byte!() as usize;
-                    self.stack.set(base + slot, peek!(0));
+                    self.mu.stack.set(base + slot, peek!(0));
                 }
                 op::GetGlobal => {
                     let name = read_string!();
-                    match self.globals().get(name) {
-                        Some(v) => self.stack.push(v),
+                    match self.mu.globals().get(name) {
+                        Some(v) => self.mu.stack.push(v),
                         None => throw!(format!(
                             "Undefined variable '{}'.",
                             String::from_utf8_lossy(name.as_bytes())
@@ -379,22 +381,22 @@ impl Vm {
                 }
                 op::DefineGlobal => {
                     let name = read_string!();
-                    let globals = self.globals();
+                    let globals = self.mu.globals();
                     save_ip!();
-                    self.table_reserve(globals)?;
-                    globals.set(name, peek!(0));
-                    self.stack.pop();
+                    self.mu.table_reserve(globals)?;
+                    globals.set(&mut self.mu.wb, name, peek!(0));
+                    self.mu.stack.pop();
                 }
                 op::SetGlobal => {
                     let name = read_string!();
-                    let globals = self.globals();
+                    let globals = self.mu.globals();
                     if !globals.contains(name) {
                         throw!(format!(
                             "Undefined variable '{}'.",
                             String::from_utf8_lossy(name.as_bytes())
                         ));
                     }
-                    globals.set(name, peek!(0));
+                    globals.set(&mut self.mu.wb, name, peek!(0));
                 }
                 op::GetUpvalue => {
                     let i = read_byte!() as usize;
@@ -402,13 +404,13 @@ impl Vm {
                     let slot = u.slot();
                     let v = if slot == UpvalueObj::CLOSED {
                         u.closed()
-                    } else if u.owner() == self.current {
-                        self.stack.get(slot)
+                    } else if u.owner() == self.mu.current {
+                        self.mu.stack.get(slot)
                     } else {
                         // Open in a parked coroutine: read its stack.
                         u.owner().map_or(Value::NIL, |o| o.slot(slot))
                     };
-                    self.stack.push(v);
+                    self.mu.stack.push(v);
                 }
                 op::SetUpvalue => {
                     let i = read_byte!() as usize;
@@ -416,11 +418,11 @@ impl Vm {
                     let slot = u.slot();
                     let v = peek!(0);
                     if slot == UpvalueObj::CLOSED {
-                        u.set_closed(v);
-                    } else if u.owner() == self.current {
-                        self.stack.set(slot, v);
+                        u.set_closed(&mut self.mu.wb, v);
+                    } else if u.owner() == self.mu.current {
+                        self.mu.stack.set(slot, v);
                     } else if let Some(o) = u.owner() {
-                        o.set_slot(slot, v);
+                        o.set_slot(&mut self.mu.wb, slot, v);
                     }
                 }
                 op::GetProperty => {
@@ -435,7 +437,7 @@ impl Vm {
                     };
                     let name = read_string!();
                     if let Some(v) = instance.fields_loc().get(name) {
-                        self.stack.set_top(0, v);
+                        self.mu.stack.set_top(0, v);
                     } else {
                         save_ip!();
                         self.bind_method(instance.class, name)?;
@@ -450,11 +452,11 @@ impl Vm {
                     let name = read_string!();
                     let fields = instance.fields_loc();
                     save_ip!();
-                    self.table_reserve(fields)?;
-                    fields.set(name, peek!(0));
+                    self.mu.table_reserve(fields)?;
+                    fields.set(&mut self.mu.wb, name, peek!(0));
                     let v = pop!();
-                    self.stack.pop();
-                    self.stack.push(v);
+                    self.mu.stack.pop();
+                    self.mu.stack.push(v);
                 }
                 op::GetSuper => {
                     let name = read_string!();
@@ -469,7 +471,7 @@ impl Vm {
                 op::Equal => {
                     let b = pop!();
                     let a = pop!();
-                    self.stack.push(Value::bool(a.lox_eq(b)));
+                    self.mu.stack.push(Value::bool(a.lox_eq(b)));
                 }
                 op::Greater => binary_num!(>, Value::bool),
                 op::Less => binary_num!(<, Value::bool),
@@ -480,9 +482,10 @@ impl Vm {
                         let b = peek!(0);
                         let a = peek!(1);
                         if a.is_number() && b.is_number() {
-                            self.stack.truncate(self.stack.len() - 2);
+                            self.mu.stack.truncate(self.mu.stack.len() - 2);
                             let slot = base + ip.at(1) as usize;
-                            self.stack
+                            self.mu
+                                .stack
                                 .set(slot, Value::number(a.as_number() + b.as_number()));
                             ip.forward(3);
                             budget -= 2;
@@ -497,19 +500,19 @@ impl Vm {
                 op::Divide => binary_num!(/, Value::number),
                 op::Not => {
                     let v = pop!();
-                    self.stack.push(Value::bool(v.is_falsey()));
+                    self.mu.stack.push(Value::bool(v.is_falsey()));
                 }
                 op::Negate => {
                     let v = peek!(0);
                     if !v.is_number() {
                         throw!("Operand must be a number.");
                     }
-                    self.stack.set_top(0, Value::number(-v.as_number()));
+                    self.mu.stack.set_top(0, Value::number(-v.as_number()));
                 }
                 op::Print => {
                     let v = pop!();
                     save_ip!();
-                    self.print_value(v)?;
+                    print::print_value(&mut self.mu, &mut *self.out, v)?;
                 }
                 op::Jump => {
                     let off = read_u16!();
@@ -550,9 +553,10 @@ impl Vm {
                     if argc == 1 && Some(name) == self.list_push_name {
                         if let Some(list) = receiver.as_obj().and_then(|o| o.downcast::<ListObj>())
                         {
-                            self.list_push(list, peek!(0))?;
-                            self.stack.pop();
-                            self.stack.set_top(0, Value::NIL);
+                            let v = peek!(0);
+                            collections::list_push(&mut self.mu, list, v)?;
+                            self.mu.stack.pop();
+                            self.mu.stack.set_top(0, Value::NIL);
                             continue;
                         }
                     }
@@ -595,7 +599,7 @@ impl Vm {
                     // Capture first (each capture may allocate), keeping the
                     // new upvalues rooted, then build the closure.
                     let count = function.upvalue_count as usize;
-                    let roots_base = self.temp_roots.len();
+                    let roots_base = self.mu.temp_roots.len();
                     for _ in 0..count {
                         let is_local = read_byte!() != 0;
                         let index = read_byte!() as usize;
@@ -604,21 +608,21 @@ impl Vm {
                         } else {
                             closure.upvalues()[index]
                         };
-                        self.temp_roots.push(u.value());
+                        self.mu.temp_roots.push(u.value());
                     }
                     save_ip!();
-                    let captured: Vec<Gc<UpvalueObj>> = self.temp_roots[roots_base..]
+                    let captured: Vec<Gc<UpvalueObj>> = self.mu.temp_roots[roots_base..]
                         .iter()
                         .filter_map(|v| v.as_obj().and_then(|o| o.downcast()))
                         .collect();
-                    let c = self.new_closure_with(function, |i| captured[i])?;
-                    self.temp_roots.truncate(roots_base);
-                    self.stack.push(c.value());
+                    let c = self.mu.new_closure_with(function, |i| captured[i])?;
+                    self.mu.temp_roots.truncate(roots_base);
+                    self.mu.stack.push(c.value());
                 }
                 op::CloseUpvalue => {
-                    let top = self.stack.len() - 1;
+                    let top = self.mu.stack.len() - 1;
                     self.close_upvalues(top);
-                    self.stack.pop();
+                    self.mu.stack.pop();
                 }
                 // One copy of the return path for both.
                 op::Return | qop::NIL_RETURN => {
@@ -633,8 +637,8 @@ impl Vm {
                 op::Class => {
                     let name = read_string!();
                     save_ip!();
-                    let class = self.alloc(ClassObj::SIZE)?.init_class(name);
-                    self.stack.push(class.value());
+                    let class = self.mu.alloc(ClassObj::SIZE)?.init_class(name);
+                    self.mu.stack.push(class.value());
                 }
                 op::Inherit => {
                     let Some(superclass) = peek!(1).as_obj().and_then(|o| o.downcast::<ClassObj>())
@@ -649,11 +653,11 @@ impl Vm {
                     let to = subclass.methods_loc();
                     for e in superclass.methods_loc().entries() {
                         if let Some(k) = e.key {
-                            self.table_reserve(to)?;
-                            to.set(k, e.value);
+                            self.mu.table_reserve(to)?;
+                            to.set(&mut self.mu.wb, k, e.value);
                         }
                     }
-                    self.stack.pop();
+                    self.mu.stack.pop();
                 }
                 op::List => {
                     let n = read_byte!() as usize;
@@ -661,9 +665,9 @@ impl Vm {
                     let values: Vec<Value> = (0..n).rev().map(|d| peek!(d)).collect();
                     // The elements stay on the stack (rooted) until the list
                     // holds them.
-                    let list = self.new_list_from(&values)?;
-                    self.stack.truncate(self.stack.len() - n);
-                    self.stack.push(list.value());
+                    let list = collections::new_list_from(&mut self.mu, &values)?;
+                    self.mu.stack.truncate(self.mu.stack.len() - n);
+                    self.mu.stack.push(list.value());
                 }
                 op::ListAppend => {
                     let n = read_byte!() as usize;
@@ -673,18 +677,15 @@ impl Vm {
                     };
                     for d in (0..n).rev() {
                         let v = peek!(d);
-                        self.list_push(list, v)?;
+                        collections::list_push(&mut self.mu, list, v)?;
                     }
-                    self.stack.truncate(self.stack.len() - n);
+                    self.mu.stack.truncate(self.mu.stack.len() - n);
                 }
                 op::GetIndex => {
                     let index = peek!(0);
                     let target = peek!(1);
-                    let v = match target.obj_kind() {
-                        Some(ObjKind::List) => {
-                            let list: Gc<ListObj> = Gc::from_ref_unchecked(
-                                target.as_obj().unwrap_or_else(|| unreachable!()),
-                            );
+                    let v = match target.view() {
+                        Some(View::List(list)) => {
                             let fast = if index.is_number() {
                                 list.element_at(index.as_number())
                             } else {
@@ -698,45 +699,32 @@ impl Vm {
                                 },
                             }
                         }
-                        Some(ObjKind::Map) => {
-                            let map: Gc<MapObj> = Gc::from_ref_unchecked(
-                                target.as_obj().unwrap_or_else(|| unreachable!()),
-                            );
-                            match self.map_get(map, index) {
-                                Ok(v) => v,
-                                Err(m) => throw!(m),
-                            }
-                        }
+                        Some(View::Map(map)) => match collections::map_get(map, index) {
+                            Ok(v) => v,
+                            Err(m) => throw!(m),
+                        },
                         _ => throw!("Only lists and maps can be indexed."),
                     };
-                    self.stack.pop();
-                    self.stack.set_top(0, v);
+                    self.mu.stack.pop();
+                    self.mu.stack.set_top(0, v);
                 }
                 op::SetIndex => {
                     let v = peek!(0);
                     let index = peek!(1);
                     let target = peek!(2);
-                    match target.obj_kind() {
-                        Some(ObjKind::List) => {
-                            let list: Gc<ListObj> = Gc::from_ref_unchecked(
-                                target.as_obj().unwrap_or_else(|| unreachable!()),
-                            );
-                            match list_index(index, list.count(), false) {
-                                Ok(i) => self.list_set(list, i, v),
-                                Err(m) => throw!(m),
-                            }
-                        }
-                        Some(ObjKind::Map) => {
-                            let map: Gc<MapObj> = Gc::from_ref_unchecked(
-                                target.as_obj().unwrap_or_else(|| unreachable!()),
-                            );
+                    match target.view() {
+                        Some(View::List(list)) => match list_index(index, list.count(), false) {
+                            Ok(i) => collections::list_set(&mut self.mu, list, i, v),
+                            Err(m) => throw!(m),
+                        },
+                        Some(View::Map(map)) => {
                             save_ip!();
-                            self.map_set(map, index, v)?;
+                            collections::map_set(&mut self.mu, map, index, v)?;
                         }
                         _ => throw!("Only lists and maps can be indexed."),
                     }
-                    self.stack.truncate(self.stack.len() - 3);
-                    self.stack.push(v);
+                    self.mu.stack.truncate(self.mu.stack.len() - 3);
+                    self.mu.stack.push(v);
                 }
                 // Superinstructions (quicken.rs, QUICKEN_EQUIV). After the
                 // opcode, `ip.at(k)` is the sequence's byte at offset k + 1;
@@ -744,31 +732,31 @@ impl Vm {
                 // the instructions it stands for; a slow path does the
                 // first instruction and goes on to the second.
                 qop::GET_LOCAL_2 => {
-                    let a = self.stack.get(base + ip.at(0) as usize);
-                    self.stack.push(a);
-                    let b = self.stack.get(base + ip.at(2) as usize);
-                    self.stack.push(b);
+                    let a = self.mu.stack.get(base + ip.at(0) as usize);
+                    self.mu.stack.push(a);
+                    let b = self.mu.stack.get(base + ip.at(2) as usize);
+                    self.mu.stack.push(b);
                     ip.forward(3);
                     budget -= 1;
                 }
                 qop::LOCAL_LESS_CONST_JUMP => {
-                    let a = self.stack.get(base + ip.at(0) as usize);
+                    let a = self.mu.stack.get(base + ip.at(0) as usize);
                     let b = constants.constant(ip.at(2) as usize);
                     local_compare_jump!(<, a, b);
                 }
                 qop::LOCAL_GREATER_CONST_JUMP => {
-                    let a = self.stack.get(base + ip.at(0) as usize);
+                    let a = self.mu.stack.get(base + ip.at(0) as usize);
                     let b = constants.constant(ip.at(2) as usize);
                     local_compare_jump!(>, a, b);
                 }
                 qop::LOCAL_LESS_LOCAL_JUMP => {
-                    let a = self.stack.get(base + ip.at(0) as usize);
-                    let b = self.stack.get(base + ip.at(2) as usize);
+                    let a = self.mu.stack.get(base + ip.at(0) as usize);
+                    let b = self.mu.stack.get(base + ip.at(2) as usize);
                     local_compare_jump!(<, a, b);
                 }
                 qop::LOCAL_GREATER_LOCAL_JUMP => {
-                    let a = self.stack.get(base + ip.at(0) as usize);
-                    let b = self.stack.get(base + ip.at(2) as usize);
+                    let a = self.mu.stack.get(base + ip.at(0) as usize);
+                    let b = self.mu.stack.get(base + ip.at(2) as usize);
                     local_compare_jump!(>, a, b);
                 }
                 qop::LOCAL_ADD_CONST_SET => local_arith_set!(+, constant),
@@ -777,14 +765,11 @@ impl Vm {
                 qop::LOCAL_SUB_CONST => local_arith_const!(-),
                 qop::LOCAL_ADD_LOCAL_SET => local_arith_set!(+, local),
                 qop::LOCAL_ADD_INDEX_SET => {
-                    let a = self.stack.get(base + ip.at(0) as usize);
-                    let target = self.stack.get(base + ip.at(2) as usize);
-                    let index = self.stack.get(base + ip.at(4) as usize);
-                    let element = match target.obj_kind() {
-                        Some(ObjKind::List) if index.is_number() && a.is_number() => {
-                            let list: Gc<ListObj> = Gc::from_ref_unchecked(
-                                target.as_obj().unwrap_or_else(|| unreachable!()),
-                            );
+                    let a = self.mu.stack.get(base + ip.at(0) as usize);
+                    let target = self.mu.stack.get(base + ip.at(2) as usize);
+                    let index = self.mu.stack.get(base + ip.at(4) as usize);
+                    let element = match target.view() {
+                        Some(View::List(list)) if index.is_number() && a.is_number() => {
                             list.element_at(index.as_number()).filter(|e| e.is_number())
                         }
                         _ => None,
@@ -792,25 +777,22 @@ impl Vm {
                     match element {
                         Some(e) => {
                             let r = Value::number(a.as_number() + e.as_number());
-                            self.stack.set(base + ip.at(8) as usize, r);
+                            self.mu.stack.set(base + ip.at(8) as usize, r);
                             ip.forward(10);
                             budget -= 6;
                             follow_loop!();
                         }
                         None => {
-                            self.stack.push(a);
+                            self.mu.stack.push(a);
                             ip.forward(1);
                         }
                     }
                 }
                 qop::LOCAL_INDEX_LOCAL => {
-                    let target = self.stack.get(base + ip.at(0) as usize);
-                    let index = self.stack.get(base + ip.at(2) as usize);
-                    let element = match target.obj_kind() {
-                        Some(ObjKind::List) => {
-                            let list: Gc<ListObj> = Gc::from_ref_unchecked(
-                                target.as_obj().unwrap_or_else(|| unreachable!()),
-                            );
+                    let target = self.mu.stack.get(base + ip.at(0) as usize);
+                    let index = self.mu.stack.get(base + ip.at(2) as usize);
+                    let element = match target.view() {
+                        Some(View::List(list)) => {
                             if index.is_number() {
                                 list.element_at(index.as_number())
                             } else {
@@ -821,19 +803,19 @@ impl Vm {
                     };
                     match element {
                         Some(v) => {
-                            self.stack.push(v);
+                            self.mu.stack.push(v);
                             ip.forward(4);
                             budget -= 2;
                         }
                         None => {
-                            self.stack.push(target);
+                            self.mu.stack.push(target);
                             ip.forward(1);
                         }
                     }
                 }
                 qop::SET_LOCAL_POP => {
                     let v = pop!();
-                    self.stack.set(base + ip.at(0) as usize, v);
+                    self.mu.stack.set(base + ip.at(0) as usize, v);
                     ip.forward(2);
                     budget -= 1;
                     follow_loop!();
@@ -882,9 +864,9 @@ impl Vm {
                     };
                     save_ip!();
                     let methods = class.methods_loc();
-                    self.table_reserve(methods)?;
-                    methods.set(name, method);
-                    self.stack.pop();
+                    self.mu.table_reserve(methods)?;
+                    methods.set(&mut self.mu.wb, name, method);
+                    self.mu.stack.pop();
                 }
                 _ => throw!(format!("Corrupt bytecode: unknown opcode {op}.")),
             }
@@ -894,39 +876,34 @@ impl Vm {
     /// clox's `callValue`. On success either a new frame is on top (a Lox
     /// callee) or the result replaced callee and arguments (a native).
     pub(crate) fn call_value(&mut self, callee: Value, argc: usize) -> Result<(), RuntimeError> {
-        if let Some(obj) = callee.as_obj() {
-            match obj.kind() {
-                ObjKind::Closure => return self.call(Gc::from_ref_unchecked(obj), argc),
-                ObjKind::BoundMethod => {
-                    let b: Gc<BoundMethodObj> = Gc::from_ref_unchecked(obj);
-                    self.stack.set_top(argc, b.receiver);
-                    return self.call(b.method, argc);
-                }
-                ObjKind::Class => {
-                    let class: Gc<ClassObj> = Gc::from_ref_unchecked(obj);
-                    // The class is rooted by its stack slot until replaced.
-                    let instance = self.alloc(InstanceObj::SIZE)?.init_instance(class);
-                    self.stack.set_top(argc, instance.value());
-                    if let Some(init) = class.methods_loc().get(self.init_string) {
-                        return match init.as_obj().and_then(|o| o.downcast::<ClosureObj>()) {
-                            Some(c) => self.call(c, argc),
-                            None => Err(self.error("Can only call functions and classes.")),
-                        };
-                    } else if argc != 0 {
-                        return Err(self.error(format!("Expected 0 arguments but got {argc}.")));
-                    }
-                    return Ok(());
-                }
-                ObjKind::Native => return self.call_native(Gc::from_ref_unchecked(obj), argc),
-                ObjKind::BoundNative => {
-                    let b: Gc<BoundNativeObj> = Gc::from_ref_unchecked(obj);
-                    self.stack.set_top(argc, b.receiver);
-                    return self.call_native(b.native, argc);
-                }
-                _ => {}
+        match callee.view() {
+            Some(View::Closure(c)) => self.call(c, argc),
+            Some(View::BoundMethod(b)) => {
+                self.mu.stack.set_top(argc, b.receiver);
+                self.call(b.method, argc)
             }
+            Some(View::Class(class)) => {
+                // The class is rooted by its stack slot until replaced.
+                let instance = self.mu.alloc(InstanceObj::SIZE)?.init_instance(class);
+                self.mu.stack.set_top(argc, instance.value());
+                if let Some(init) = class.methods_loc().get(self.mu.init_string) {
+                    match init.view() {
+                        Some(View::Closure(c)) => self.call(c, argc),
+                        _ => Err(self.error("Can only call functions and classes.")),
+                    }
+                } else if argc != 0 {
+                    Err(self.error(format!("Expected 0 arguments but got {argc}.")))
+                } else {
+                    Ok(())
+                }
+            }
+            Some(View::Native(n)) => self.call_native(n, argc),
+            Some(View::BoundNative(b)) => {
+                self.mu.stack.set_top(argc, b.receiver);
+                self.call_native(b.native, argc)
+            }
+            _ => Err(self.error("Can only call functions and classes.")),
         }
-        Err(self.error("Can only call functions and classes."))
     }
 
     /// Calls a native with the callee (or receiver) slot and `argc`
@@ -938,22 +915,24 @@ impl Vm {
                 native.arity
             )));
         }
-        let base = self.stack.len() - argc;
+        let base = self.mu.stack.len() - argc;
         let f = native.function;
-        let mut ctx = NativeCtx {
-            vm: self,
-            base,
-            argc,
-        };
-        match f(&mut ctx) {
+        // The native's handle scope: what it roots lives above this mark
+        // until it returns.
+        let scope = self.mu.temp_roots.len();
+        let result = f(&mut NativeCtx::new(self, base, argc)).map(|h| h.value());
+        // The result is on no root once the scope closes: push it first.
+        let r = match result {
             Ok(v) => {
-                self.stack.truncate(base - 1);
-                self.stack.push(v);
+                self.mu.stack.truncate(base - 1);
+                self.mu.stack.push(v);
                 Ok(())
             }
             Err(NativeError::Message(msg)) => Err(self.error(msg)),
             Err(NativeError::Vm(e)) => Err(e),
-        }
+        };
+        self.mu.temp_roots.truncate(scope);
+        r
     }
 
     /// `receiver.name` where the receiver is not an instance: a native
@@ -964,7 +943,7 @@ impl Vm {
         name: Gc<StringObj>,
     ) -> Result<(), RuntimeError> {
         let bound = self.bind_native(receiver, name, "Only instances have properties.")?;
-        self.stack.set_top(0, bound);
+        self.mu.stack.set_top(0, bound);
         Ok(())
     }
 
@@ -976,7 +955,7 @@ impl Vm {
         name: Gc<StringObj>,
         not_instance: &str,
     ) -> Result<Value, RuntimeError> {
-        let table = receiver.obj_kind().and_then(|k| self.method_table(k));
+        let table = receiver.obj_kind().and_then(|k| self.mu.method_table(k));
         let Some(table) = table else {
             return Err(self.error(not_instance));
         };
@@ -989,6 +968,7 @@ impl Vm {
         };
         // Receiver rooted by its stack slot, the native by the method table.
         let bound = self
+            .mu
             .alloc(BoundNativeObj::SIZE)?
             .init_bound_native(receiver, native);
         Ok(bound.value())
@@ -1007,23 +987,23 @@ impl Vm {
         if argc != arity {
             return Err(self.error(format!("Expected {arity} arguments but got {argc}.")));
         }
-        if self.frames.len() == FRAMES_MAX {
+        if self.mu.frames.len() == FRAMES_MAX {
             return Err(self.error("Stack overflow."));
         }
-        self.reserve_stack(closure.function.max_stack)?;
-        self.push_frame(CallFrame {
+        self.mu.reserve_stack(closure.function.max_stack)?;
+        self.mu.push_frame(CallFrame {
             closure,
             ip: 0,
-            base: self.stack.len() - argc - 1,
+            base: self.mu.stack.len() - argc - 1,
         })
     }
 
     fn invoke(&mut self, name: Gc<StringObj>, argc: usize) -> Result<(), RuntimeError> {
-        let receiver = self.stack.peek(argc);
+        let receiver = self.mu.stack.peek(argc);
         let Some(instance) = receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>()) else {
             // Lists and maps: the receiver stays in the callee slot, where
             // the native method finds it.
-            let table = receiver.obj_kind().and_then(|k| self.method_table(k));
+            let table = receiver.obj_kind().and_then(|k| self.mu.method_table(k));
             let Some(table) = table else {
                 return Err(self.error("Only instances have methods."));
             };
@@ -1037,7 +1017,7 @@ impl Vm {
             };
         };
         if let Some(field) = instance.fields_loc().get(name) {
-            self.stack.set_top(argc, field);
+            self.mu.stack.set_top(argc, field);
             return self.call_value(field, argc);
         }
         self.invoke_from_class(instance.class, name, argc)
@@ -1071,12 +1051,13 @@ impl Vm {
         let Some(method) = method.as_obj().and_then(|o| o.downcast::<ClosureObj>()) else {
             return Err(self.error("Corrupt method table."));
         };
-        let receiver = self.stack.peek(0);
+        let receiver = self.mu.stack.peek(0);
         // Receiver rooted by its stack slot; method by the class's table.
         let bound = self
+            .mu
             .alloc(BoundMethodObj::SIZE)?
             .init_bound_method(receiver, method);
-        self.stack.set_top(0, bound.value());
+        self.mu.stack.set_top(0, bound.value());
         Ok(())
     }
 
@@ -1097,13 +1078,13 @@ impl Vm {
                 _ => hi = mid,
             }
         }
-        let Some(owner) = self.current else {
+        let Some(owner) = self.mu.current else {
             return Err(self.error("No running coroutine."));
         };
-        let u = self.alloc(UpvalueObj::SIZE)?.init_upvalue(slot, owner);
-        self.temp_roots.push(u.value());
-        let r = self.list_insert(list, lo, u.value());
-        self.temp_roots.pop();
+        let u = self.mu.alloc(UpvalueObj::SIZE)?.init_upvalue(slot, owner);
+        self.mu.temp_roots.push(u.value());
+        let r = collections::list_insert(&mut self.mu, list, lo, u.value());
+        self.mu.temp_roots.pop();
         r?;
         Ok(u)
     }
@@ -1111,7 +1092,7 @@ impl Vm {
     /// clox's `closeUpvalues` for the running coroutine: every open
     /// upvalue at slot `last` or above takes its value off the stack.
     pub(crate) fn close_upvalues(&mut self, last: usize) {
-        if let Some(co) = self.current {
+        if let Some(co) = self.mu.current {
             self.close_upvalues_of(co, last);
         }
     }
@@ -1122,7 +1103,7 @@ impl Vm {
         let Some(list) = co.open_upvalues() else {
             return;
         };
-        let running = Some(co) == self.current;
+        let running = Some(co) == self.mu.current;
         while list.count() > 0 {
             let Some(u) = list
                 .get(list.count() - 1)
@@ -1135,12 +1116,13 @@ impl Vm {
             if slot < last {
                 break;
             }
-            u.close(if running {
-                self.stack.get(slot)
+            let v = if running {
+                self.mu.stack.get(slot)
             } else {
                 co.slot(slot)
-            });
-            self.list_remove(list, list.count() - 1);
+            };
+            u.close(&mut self.mu.wb, v);
+            collections::list_remove(&mut self.mu, list, list.count() - 1);
         }
     }
 
@@ -1148,38 +1130,19 @@ impl Vm {
     /// spawning coroutine, with clox's messages (LANGUAGE.md §5).
     fn check_spawn(&mut self, callee: Value, argc: usize) -> Result<(), RuntimeError> {
         let arity = |c: Gc<ClosureObj>| c.function.arity as usize;
-        let expected = match callee.obj_kind() {
-            Some(ObjKind::Closure) => Some(arity(Gc::from_ref_unchecked(
-                callee.as_obj().unwrap_or_else(|| unreachable!()),
-            ))),
-            Some(ObjKind::BoundMethod) => {
-                let b: Gc<BoundMethodObj> =
-                    Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
-                Some(arity(b.method))
-            }
-            Some(ObjKind::Class) => {
-                let c: Gc<ClassObj> =
-                    Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
-                match c
-                    .methods_loc()
-                    .get(self.init_string)
-                    .and_then(|m| m.as_obj())
-                    .and_then(|o| o.downcast())
-                {
-                    Some(init) => Some(arity(init)),
-                    None => Some(0),
-                }
-            }
-            Some(ObjKind::Native) => {
-                let n: Gc<NativeObj> =
-                    Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
-                (n.arity >= 0).then_some(n.arity as usize)
-            }
-            Some(ObjKind::BoundNative) => {
-                let b: Gc<BoundNativeObj> =
-                    Gc::from_ref_unchecked(callee.as_obj().unwrap_or_else(|| unreachable!()));
-                (b.native.arity >= 0).then_some(b.native.arity as usize)
-            }
+        let expected = match callee.view() {
+            Some(View::Closure(c)) => Some(arity(c)),
+            Some(View::BoundMethod(b)) => Some(arity(b.method)),
+            Some(View::Class(c)) => match c
+                .methods_loc()
+                .get(self.mu.init_string)
+                .and_then(Value::view)
+            {
+                Some(View::Closure(init)) => Some(arity(init)),
+                _ => Some(0),
+            },
+            Some(View::Native(n)) => (n.arity >= 0).then_some(n.arity as usize),
+            Some(View::BoundNative(b)) => (b.native.arity >= 0).then_some(b.native.arity as usize),
             _ => return Err(self.error("Can only call functions and classes.")),
         };
         match expected {
@@ -1199,18 +1162,18 @@ impl Vm {
         argc: usize,
         superclass: Option<Gc<ClassObj>>,
     ) -> Result<(), RuntimeError> {
-        let receiver = self.stack.peek(argc);
+        let receiver = self.mu.stack.peek(argc);
         let class = match superclass {
             Some(c) => c,
             None => {
                 let Some(instance) = receiver.as_obj().and_then(|o| o.downcast::<InstanceObj>())
                 else {
                     let bound = self.bind_native(receiver, name, "Only instances have methods.")?;
-                    self.stack.set_top(argc, bound);
+                    self.mu.stack.set_top(argc, bound);
                     return Ok(());
                 };
                 if let Some(field) = instance.fields_loc().get(name) {
-                    self.stack.set_top(argc, field);
+                    self.mu.stack.set_top(argc, field);
                     return Ok(());
                 }
                 instance.class
@@ -1225,9 +1188,10 @@ impl Vm {
             return Err(self.undefined_property(name));
         };
         let bound = self
+            .mu
             .alloc(BoundMethodObj::SIZE)?
             .init_bound_method(receiver, method);
-        self.stack.set_top(argc, bound.value());
+        self.mu.stack.set_top(argc, bound.value());
         Ok(())
     }
 }

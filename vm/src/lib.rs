@@ -22,7 +22,8 @@ mod frame;
 mod hash;
 mod intern;
 mod interp;
-mod introspect;
+mod load;
+mod mutator;
 pub mod native;
 mod object;
 mod print;
@@ -36,7 +37,7 @@ mod verify;
 mod vm;
 
 pub use error::{InterpretError, RuntimeError, TraceLine, Unwind};
-pub use native::{MethodReceiver, NativeCtx, NativeError, NativeFn, NativeResult};
+pub use native::{Handle, MethodReceiver, NativeCtx, NativeError, NativeFn, NativeResult};
 pub use print::format_value;
 pub use value::Value;
 pub use vm::{Vm, VmOptions};

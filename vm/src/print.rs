@@ -17,12 +17,11 @@
 
 use std::collections::HashSet;
 
-use crate::object::{
-    BoundMethodObj, ClassObj, ClosureObj, FunctionObj, Gc, InstanceObj, ListObj, MapObj, ObjKind,
-    ObjRef, StringObj,
-};
+use crate::error::RuntimeError;
+use crate::mutator::Mutator;
+use crate::object::{FunctionObj, Gc, ListObj, ObjRef, View};
 use crate::value::Value;
-use crate::vm::Vm;
+use std::io::Write;
 
 /// Open containers up to which the path is searched linearly; deeper, a
 /// hash set is used.
@@ -155,9 +154,9 @@ fn write_value(
     let Some(o) = v.as_obj() else {
         return;
     };
-    match o.kind() {
-        ObjKind::String => {
-            let bytes = Gc::<StringObj>::from_ref_unchecked(o).as_bytes();
+    match o.view() {
+        View::String(s) => {
+            let bytes = s.as_bytes();
             if quoted {
                 out.push(b'"');
                 out.extend_from_slice(bytes);
@@ -166,35 +165,26 @@ fn write_value(
                 out.extend_from_slice(bytes);
             }
         }
-        ObjKind::Function => function_name(out, Gc::from_ref_unchecked(o)),
-        ObjKind::Closure => function_name(out, Gc::<ClosureObj>::from_ref_unchecked(o).function),
-        ObjKind::BoundMethod => function_name(
-            out,
-            Gc::<BoundMethodObj>::from_ref_unchecked(o).method.function,
-        ),
-        ObjKind::Class => {
-            out.extend_from_slice(Gc::<ClassObj>::from_ref_unchecked(o).name.as_bytes())
-        }
-        ObjKind::Instance => {
-            let i: Gc<InstanceObj> = Gc::from_ref_unchecked(o);
+        View::Function(f) => function_name(out, f),
+        View::Closure(c) => function_name(out, c.function),
+        View::BoundMethod(b) => function_name(out, b.method.function),
+        View::Class(c) => out.extend_from_slice(c.name.as_bytes()),
+        View::Instance(i) => {
             out.extend_from_slice(i.class.name.as_bytes());
             out.extend_from_slice(b" instance");
         }
-        ObjKind::Native | ObjKind::BoundNative => out.extend_from_slice(b"<native fn>"),
-        ObjKind::Upvalue => out.extend_from_slice(b"upvalue"),
-        ObjKind::List => {
+        View::Native(_) | View::BoundNative(_) => out.extend_from_slice(b"<native fn>"),
+        View::Upvalue(_) => out.extend_from_slice(b"upvalue"),
+        View::List(list) => {
             if path.contains(o) {
                 out.extend_from_slice(b"[...]");
                 return;
             }
             path.push(o);
             out.push(b'[');
-            frames.push(Frame::List {
-                list: Gc::from_ref_unchecked(o),
-                next: 0,
-            });
+            frames.push(Frame::List { list, next: 0 });
         }
-        ObjKind::Map => {
+        View::Map(map) => {
             if path.contains(o) {
                 out.extend_from_slice(b"{...}");
                 return;
@@ -202,36 +192,36 @@ fn write_value(
             path.push(o);
             out.push(b'{');
             frames.push(Frame::Map {
-                pairs: Vm::map_pairs(Gc::<MapObj>::from_ref_unchecked(o)),
+                pairs: crate::collections::map_pairs(map),
                 next: 0,
             });
         }
-        ObjKind::Coroutine => out.extend_from_slice(b"<coroutine>"),
-        ObjKind::Channel => out.extend_from_slice(b"<channel>"),
-        ObjKind::Bytes
-        | ObjKind::ValueArray
-        | ObjKind::Entries
-        | ObjKind::StackSlab
-        | ObjKind::FrameSlab
-        | ObjKind::Finalizer => out.extend_from_slice(b"<internal>"),
+        View::Coroutine(_) => out.extend_from_slice(b"<coroutine>"),
+        View::Channel(_) => out.extend_from_slice(b"<channel>"),
+        View::Bytes(_)
+        | View::ValueArray(_)
+        | View::Entries(_)
+        | View::StackSlab(_)
+        | View::FrameSlab(_)
+        | View::Finalizer(_) => out.extend_from_slice(b"<internal>"),
     }
 }
 
-impl Vm {
-    /// `print v`, charged to `--max-instructions` by the bytes it writes.
-    pub(crate) fn print_value(&mut self, v: Value) -> Result<(), crate::error::RuntimeError> {
-        let mut buf = Vec::with_capacity(32);
-        format_value(&mut buf, v);
-        buf.push(b'\n');
-        self.charge_bytes(buf.len())?;
-        // A closed stdout (e.g. `| head`) is not a Lox error; clox ignores
-        // printf's result too.
-        let _ = self.out.write_all(&buf);
-        Ok(())
-    }
+/// `print v`, charged to `--max-instructions` by the bytes it writes.
+pub(crate) fn print_value(
+    mu: &mut Mutator,
+    out: &mut dyn Write,
+    v: Value,
+) -> Result<(), RuntimeError> {
+    let mut buf = Vec::with_capacity(32);
+    format_value(&mut buf, v);
+    buf.push(b'\n');
+    mu.charge_bytes(buf.len())?;
+    // A closed stdout (e.g. `| head`) is not a Lox error; clox ignores
+    // printf's result too.
+    let _ = out.write_all(&buf);
+    Ok(())
 }
-
-use std::io::Write as _;
 
 #[cfg(test)]
 mod tests {

@@ -8,18 +8,30 @@
 //! interleaving therefore depends only on the program, never on wall time
 //! (except `sleep`).
 //!
-//! Every coroutine that has not finished is in `all`, a root: as in Go, a
-//! parked coroutine is not garbage even if nothing refers to it.
+//! Every coroutine that has not finished is in the mutator's registry of
+//! roots (`Mutator::coroutines`): as in Go, a parked coroutine is not
+//! garbage even if nothing refers to it. The scheduler's own queues hold
+//! only coroutines that are there too.
+//!
+//! The finalizer coroutine (LANGUAGE.md §6) is scheduled here as well: it
+//! runs a loop of *steps* (take the oldest queued pair, call `fn(obj)`);
+//! when the queue is empty it parks with `fingwait` set (`Heap::fin_park`),
+//! and every pick of the next coroutine asks `Heap::fin_should_wake`, so a
+//! finalizer queued by *any* sweeper, at any time, gets run (FINQ_WAKE,
+//! seed 000). A finalizer's Lox runtime error is printed as `finalizer
+//! error: ...` and the coroutine goes on with the next one.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+use std::io::Write;
 use std::time::Duration;
 
-use crate::error::RuntimeError;
-use crate::frame::{CallFrame, FRAMES_MAX};
-use crate::native::NativeResult;
+use crate::channel::{self, Received, Sent};
+use crate::error::{RuntimeError, Unwind};
+use crate::mutator::Mutator;
+use crate::native::NativeError;
 use crate::object::{
-    CoState, CoroutineObj, FrameSlabObj, Frames, Gc, ListObj, ObjKind, Origin, Stack, StackSlabObj,
+    ChannelObj, CoState, CoroutineObj, FinalizerObj, Gc, ListObj, ObjKind, ObjRef, Stack,
 };
 use crate::value::Value;
 use crate::vm::Vm;
@@ -76,13 +88,10 @@ impl Ord for Sleeper {
 }
 
 /// The scheduler's queues. Every operation on them is O(1) (the run
-/// queue, the registry) or O(log n) (the timer heap, as Go's timers), so
-/// a million parked or sleeping coroutines cost a million times one.
+/// queue) or O(log n) (the timer heap, as Go's timers), so a million
+/// parked or sleeping coroutines cost a million times one.
 #[derive(Default)]
 pub struct Scheduler {
-    /// Unfinished coroutines other than main (roots). Each knows its index
-    /// (`registry_index`), so a finished one is removed in O(1).
-    all: Vec<Gc<CoroutineObj>>,
     run_queue: VecDeque<Gc<CoroutineObj>>,
     /// Sleeping coroutines, soonest first.
     sleepers: BinaryHeap<Reverse<Sleeper>>,
@@ -95,17 +104,8 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn all(&self) -> &[Gc<CoroutineObj>] {
-        &self.all
-    }
-
     pub fn has_runnable(&self) -> bool {
         !self.run_queue.is_empty()
-    }
-
-    /// The finalizer coroutine runs before anything else queued.
-    pub fn run_queue_push_front(&mut self, c: Gc<CoroutineObj>) {
-        self.run_queue.push_front(c);
     }
 }
 
@@ -121,116 +121,31 @@ pub(crate) enum Resumed {
     Parked(Park),
 }
 
-const INITIAL_STACK: usize = 32;
-const INITIAL_FRAMES: usize = 4;
-
 impl Vm {
-    /// Writes the running coroutine's stack height and frame count back to
-    /// its object.
-    pub(crate) fn sync_current(&mut self) {
-        if let Some(c) = self.current {
-            c.set_sp(self.stack.len());
-            c.set_frame_count(self.frames.len());
-        }
-    }
-
-    /// Makes `c` the running coroutine: the views now show its stacks.
+    /// Makes `c` the running coroutine.
     fn load(&mut self, c: Gc<CoroutineObj>) {
-        if Some(c) != self.fin_co {
+        if Some(c) != self.mu.coroutines.fin {
             self.sched.rescued = false;
         }
-        self.stack = match c.stack() {
-            Some(s) => Stack::view(s, c.sp()),
-            None => Stack::empty(),
-        };
-        self.frames = match c.frames() {
-            Some(f) => Frames::view(f, c.frame_count()),
-            None => Frames::empty(),
-        };
-        self.current = Some(c);
+        self.mu.load(c);
         c.set_state(CoState::Running);
     }
 
     /// Ensures the main coroutine exists and runs, with empty stacks.
     pub(crate) fn enter_main(&mut self) -> Result<(), RuntimeError> {
-        let main = match self.main {
+        let main = match self.mu.coroutines.main {
             Some(m) => m,
             None => {
-                let m = self.alloc(CoroutineObj::SIZE)?.init_coroutine(0);
-                self.main = Some(m);
+                let m = self.mu.new_coroutine(0)?;
+                self.mu.coroutines.main = Some(m);
                 m
             }
         };
         main.set_sp(0);
         main.set_frame_count(0);
-        main.set_open_upvalues(None);
+        main.set_open_upvalues(&mut self.mu.wb, None);
         self.load(main);
         Ok(())
-    }
-
-    /// STACK_RESERVED: room for `extra` more values on the running stack.
-    #[inline(always)]
-    pub(crate) fn reserve_stack(&mut self, extra: usize) -> Result<(), RuntimeError> {
-        match self.stack.needs(extra) {
-            None => Ok(()),
-            Some(need) => self.grow_stack(need),
-        }
-    }
-
-    #[cold]
-    fn grow_stack(&mut self, need: usize) -> Result<(), RuntimeError> {
-        let cap = self.stack.slab().map_or(0, |s| s.capacity());
-        let new_cap = need.max(cap * 2).max(INITIAL_STACK);
-        self.sync_current();
-        // Growing makes the span list longer while a sweep may be reading
-        // its snapshot: seed 002's scenario, which gc's SPAN_LIST_SNAPSHOT
-        // makes harmless.
-        let slab = self
-            .alloc(StackSlabObj::size_for(new_cap))?
-            .init_stack_slab(new_cap);
-        self.stack.adopt(slab);
-        if let Some(c) = self.current {
-            c.set_stack(Some(slab));
-        }
-        Ok(())
-    }
-
-    /// Pushes a frame, growing the frame slab (up to `FRAMES_MAX`).
-    #[inline(always)]
-    pub(crate) fn push_frame(&mut self, f: CallFrame) -> Result<(), RuntimeError> {
-        if self.frames.is_full() {
-            self.grow_frames()?;
-        }
-        self.frames.push(f);
-        Ok(())
-    }
-
-    #[cold]
-    fn grow_frames(&mut self) -> Result<(), RuntimeError> {
-        let cap = self.frames.slab().map_or(0, |s| s.capacity());
-        let new_cap = (cap * 2).clamp(INITIAL_FRAMES, FRAMES_MAX);
-        self.sync_current();
-        let slab = self
-            .alloc(FrameSlabObj::size_for(new_cap))?
-            .init_frame_slab(new_cap);
-        self.frames.adopt(slab);
-        if let Some(c) = self.current {
-            c.set_frames(Some(slab));
-        }
-        Ok(())
-    }
-
-    /// The running code's position as one trace line: the innermost
-    /// frame's function and the line of the instruction it is executing
-    /// (its `ip` saved). `Origin::NONE` when no frame runs.
-    pub(crate) fn current_origin(&self) -> Origin {
-        match self.frames.last() {
-            Some(f) => Origin {
-                function: Some(f.closure.function),
-                line: f.closure.function.line_at(f.ip.saturating_sub(1)),
-            },
-            None => self.current.map_or(Origin::NONE, |c| c.origin()),
-        }
     }
 
     /// `spawn`: a new coroutine whose stack holds the callee and `argc`
@@ -238,44 +153,37 @@ impl Vm {
     /// placed at the back of the run queue. Replaces them with its handle.
     pub(crate) fn spawn(&mut self, argc: usize) -> Result<(), RuntimeError> {
         self.sched.next_id += 1;
-        let id = self.sched.next_id;
-        let co = self.alloc(CoroutineObj::SIZE)?.init_coroutine(id);
-        self.temp_roots.push(co.value());
-        // A native body never pushes a frame: its stack only ever holds the
-        // callee and arguments, then the result (a million parked
-        // `spawn ch.recv()` cost a million of these).
+        let co = self.mu.new_coroutine(self.sched.next_id)?;
+        self.mu.temp_roots.push(co.value());
         let native = matches!(
-            self.stack.peek(argc).obj_kind(),
+            self.mu.stack.peek(argc).obj_kind(),
             Some(ObjKind::Native | ObjKind::BoundNative)
         );
-        let cap = if native {
-            argc + 1
-        } else {
-            (argc + 1).max(INITIAL_STACK)
-        };
-        let slab = self.alloc(StackSlabObj::size_for(cap));
-        self.temp_roots.pop();
-        let slab = slab?.init_stack_slab(cap);
+        let slab = self
+            .mu
+            .new_stack_slab(Mutator::spawn_stack_capacity(argc + 1, native));
+        self.mu.temp_roots.pop();
+        let slab = slab?;
         let mut view = Stack::view(slab, 0);
         for d in (0..=argc).rev() {
-            view.push(self.stack.peek(d));
+            view.push(self.mu.stack.peek(d));
         }
-        co.set_stack(Some(slab));
+        co.set_stack(&mut self.mu.wb, Some(slab));
         co.set_sp(argc + 1);
-        co.set_origin(self.current_origin());
+        let origin = self.mu.current_origin();
+        co.set_origin(&mut self.mu.wb, origin);
         co.set_state(CoState::Runnable);
-        co.set_registry_index(self.sched.all.len());
-        self.sched.all.push(co);
+        self.mu.coroutines.register(co);
         self.sched.run_queue.push_back(co);
-        self.stack.truncate(self.stack.len() - argc - 1);
-        self.stack.push(co.value());
+        self.mu.stack.truncate(self.mu.stack.len() - argc - 1);
+        self.mu.stack.push(co.value());
         Ok(())
     }
 
     /// Drops every coroutine but main (the program ended, or a new REPL
     /// input starts).
     pub(crate) fn abandon_coroutines(&mut self) {
-        self.sched.all.clear();
+        self.mu.coroutines.abandon();
         self.sched.run_queue.clear();
         self.sched.sleepers.clear();
         self.sched.park = None;
@@ -285,7 +193,7 @@ impl Vm {
     /// the call it blocked in.
     pub(crate) fn wake(&mut self, c: Gc<CoroutineObj>, value: Value) {
         if c.sp() > 0 {
-            c.set_slot(c.sp() - 1, value);
+            c.set_slot(&mut self.mu.wb, c.sp() - 1, value);
         }
         c.set_state(CoState::Runnable);
         self.sched.run_queue.push_back(c);
@@ -293,10 +201,10 @@ impl Vm {
 
     /// The running coroutine stops (`park`), without loading another.
     fn stop_current(&mut self, park: Park) {
-        let Some(cur) = self.current else {
+        let Some(cur) = self.mu.current else {
             return;
         };
-        self.sync_current();
+        self.mu.sync_current();
         match park {
             Park::Yield => {
                 cur.set_state(CoState::Runnable);
@@ -330,29 +238,23 @@ impl Vm {
     /// Records the running coroutine's result and wakes its joiners; it
     /// leaves the registry. Loads nothing.
     fn retire_current(&mut self, result: Value) {
-        let Some(cur) = self.current else {
+        let Some(cur) = self.mu.current else {
             return;
         };
-        self.sync_current();
-        cur.set_result(result);
+        self.mu.sync_current();
+        let wb = &mut self.mu.wb;
+        cur.set_result(wb, result);
         cur.set_state(CoState::Done);
         // Its stacks are dead: let them be collected with nothing pinned.
-        cur.set_stack(None);
+        cur.set_stack(wb, None);
         cur.set_sp(0);
-        cur.set_frames(None);
+        cur.set_frames(wb, None);
         cur.set_frame_count(0);
-        cur.set_open_upvalues(None);
-        while let Some(j) = cur.joiners().pop_front() {
+        cur.set_open_upvalues(wb, None);
+        while let Some(j) = cur.joiners().pop_front(&mut self.mu.wb) {
             self.wake(j, result);
         }
-        // O(1) removal: the last entry takes the finished one's place.
-        let i = cur.registry_index();
-        if i < self.sched.all.len() && self.sched.all[i] == cur {
-            self.sched.all.swap_remove(i);
-            if let Some(&moved) = self.sched.all.get(i) {
-                moved.set_registry_index(i);
-            }
-        }
+        self.mu.coroutines.unregister(cur);
     }
 
     /// Loads the next coroutine that has a Lox frame to run. Coroutines
@@ -398,9 +300,9 @@ impl Vm {
             // link before B's finalizer can unblock anyone.
             if !self.sched.rescued {
                 self.sched.rescued = true;
-                let queued = self.heap.stats().finalizers_queued;
-                self.collect(true);
-                if self.heap.stats().finalizers_queued > queued {
+                let queued = self.mu.heap.stats().finalizers_queued;
+                self.mu.collect(true);
+                if self.mu.heap.stats().finalizers_queued > queued {
                     self.sched.rescued = false;
                 }
                 self.fin_wake_check();
@@ -409,7 +311,7 @@ impl Vm {
                 }
             }
             // Reported as main's runtime error, at the call it blocked in.
-            if let Some(main) = self.main {
+            if let Some(main) = self.mu.coroutines.main {
                 self.load(main);
             }
             return Err(self.error("Deadlock: all coroutines are blocked."));
@@ -425,21 +327,21 @@ impl Vm {
             next.set_native_wait(false);
             return Err(self.error("Send on closed channel."));
         }
-        let is_fin = Some(next) == self.fin_co;
+        let is_fin = Some(next) == self.mu.coroutines.fin;
         if next.native_wait() {
             next.set_native_wait(false);
-            let result = self.stack.pop();
+            let result = self.mu.stack.pop();
             if !is_fin {
                 return Ok(Resumed::Done(result));
             }
             // A native finalizer that parked has now returned.
-            self.finalizers_run += 1;
+            self.mu.finalizers_run += 1;
         }
-        if self.frames.is_empty() {
+        if self.mu.frames.is_empty() {
             if is_fin {
                 return self.fin_step();
             }
-            if self.stack.len() > 0 {
+            if self.mu.stack.len() > 0 {
                 return self.start_fresh();
             }
         }
@@ -452,13 +354,13 @@ impl Vm {
         let Some(Reverse(first)) = self.sched.sleepers.peek() else {
             return;
         };
-        let now = self.started.elapsed().as_nanos() as u64;
+        let now = self.mu.started.elapsed().as_nanos() as u64;
         if wait && first.wake_at > now {
             // In slices, so that an interrupt is noticed (by `pick_next`,
             // which calls again) within one slice.
             std::thread::sleep(Duration::from_nanos(first.wake_at - now).min(INTERRUPT_POLL));
         }
-        let now = self.started.elapsed().as_nanos() as u64;
+        let now = self.mu.started.elapsed().as_nanos() as u64;
         while let Some(Reverse(s)) = self.sched.sleepers.peek() {
             if s.wake_at > now {
                 break;
@@ -474,10 +376,10 @@ impl Vm {
     /// parks (`spawn ch.recv()`): then the coroutine finishes when it is
     /// woken, with the value the wake-up leaves on its stack.
     fn start_fresh(&mut self) -> Result<Resumed, RuntimeError> {
-        let argc = self.stack.len() - 1;
-        let callee = self.stack.peek(argc);
+        let argc = self.mu.stack.len() - 1;
+        let callee = self.mu.stack.peek(argc);
         self.call_value(callee, argc)?;
-        if !self.frames.is_empty() {
+        if !self.mu.frames.is_empty() {
             return Ok(Resumed::Running);
         }
         Ok(self.after_native_body())
@@ -486,38 +388,39 @@ impl Vm {
     /// After a native ran as the whole body of the current coroutine (a
     /// spawned native, a native finalizer): it parked, or it is done with
     /// its result on the stack.
-    pub(crate) fn after_native_body(&mut self) -> Resumed {
+    fn after_native_body(&mut self) -> Resumed {
         match self.sched.park.take() {
             Some(park) => {
-                if let Some(c) = self.current {
+                if let Some(c) = self.mu.current {
                     c.set_native_wait(true);
                 }
                 Resumed::Parked(park)
             }
-            None => Resumed::Done(self.stack.pop()),
+            None => Resumed::Done(self.mu.stack.pop()),
         }
     }
 
-    /// `co.join()` from the running coroutine.
-    pub(crate) fn join(&mut self, co: Gc<CoroutineObj>) -> NativeResult {
-        if Some(co) == self.current {
+    /// `co.join()` from the running coroutine: the result, or nil and a
+    /// park (the result arrives when `co` finishes).
+    pub(crate) fn join(&mut self, co: Gc<CoroutineObj>) -> Result<Value, NativeError> {
+        if Some(co) == self.mu.current {
             return Err("A coroutine can't join itself.".into());
         }
         if co.state() == CoState::Done {
             return Ok(co.result());
         }
-        let Some(cur) = self.current else {
+        let Some(cur) = self.mu.current else {
             return Err("No running coroutine.".into());
         };
-        co.joiners().push_back(cur);
+        co.joiners().push_back(&mut self.mu.wb, cur);
         self.sched.park = Some(Park::Block);
         Ok(Value::NIL)
     }
 
     /// `sleep(seconds)`.
     pub(crate) fn sleep(&mut self, seconds: f64) {
-        if let Some(c) = self.current {
-            let now = self.started.elapsed().as_nanos() as u64;
+        if let Some(c) = self.mu.current {
+            let now = self.mu.started.elapsed().as_nanos() as u64;
             let ns = (seconds.max(0.0) * 1e9).min(u64::MAX as f64 / 2.0) as u64;
             c.set_wake_at(now.saturating_add(ns));
             self.sched.park = Some(Park::Sleep);
@@ -526,14 +429,160 @@ impl Vm {
 
     /// The open-upvalue list of the running coroutine, created on demand.
     pub(crate) fn open_upvalues(&mut self) -> Result<Gc<ListObj>, RuntimeError> {
-        let Some(cur) = self.current else {
+        let Some(cur) = self.mu.current else {
             return Err(self.error("No running coroutine."));
         };
         if let Some(l) = cur.open_upvalues() {
             return Ok(l);
         }
-        let l = self.new_list_from(&[])?;
-        cur.set_open_upvalues(Some(l));
+        let l = crate::collections::new_list_from(&mut self.mu, &[])?;
+        cur.set_open_upvalues(&mut self.mu.wb, Some(l));
         Ok(l)
+    }
+
+    // ------------------------------------------------------------ channels
+
+    /// `ch.send(v)`; `v` is rooted by the caller's argument slot.
+    pub(crate) fn chan_send(&mut self, ch: Gc<ChannelObj>, v: Value) -> Result<(), NativeError> {
+        match channel::send(&mut self.mu, ch, v)? {
+            Sent::ToReceiver(receiver) => self.wake(receiver, v),
+            Sent::Buffered => {}
+            Sent::Blocked => {
+                let Some(cur) = self.mu.current else {
+                    return Err("No running coroutine.".into());
+                };
+                channel::block_sender(&mut self.mu, ch, cur, v);
+                self.sched.park = Some(Park::Block);
+            }
+        }
+        Ok(())
+    }
+
+    /// `ch.recv()`: the value now, or nil and a park (the result arrives
+    /// by `wake`).
+    pub(crate) fn chan_recv(&mut self, ch: Gc<ChannelObj>) -> Value {
+        match channel::recv(&mut self.mu, ch) {
+            Received::Value(v, sender) => {
+                if let Some(s) = sender {
+                    self.wake(s, Value::NIL);
+                }
+                v
+            }
+            Received::Blocked => {
+                if let Some(cur) = self.mu.current {
+                    channel::block_receiver(&mut self.mu, ch, cur);
+                    self.sched.park = Some(Park::Block);
+                }
+                Value::NIL
+            }
+        }
+    }
+
+    /// `ch.close()`: wakes every receiver with nil and fails every blocked
+    /// sender.
+    pub(crate) fn chan_close(&mut self, ch: Gc<ChannelObj>) -> Result<(), NativeError> {
+        channel::close(ch)?;
+        while let Some((co, sender)) = channel::pop_blocked(&mut self.mu, ch) {
+            if sender {
+                co.set_fail_on_resume(true);
+            }
+            self.wake(co, Value::NIL);
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------- the finalizer coroutine
+
+    /// The scheduler's half of FINQ_WAKE: if the finalizer coroutine is
+    /// parked waiting for work and work was queued, ready it (first).
+    pub(crate) fn fin_wake_check(&mut self) {
+        if let Some(co) = self.mu.coroutines.fin {
+            if self.mu.coroutines.fin_parked && self.mu.heap.fin_should_wake() {
+                self.mu.coroutines.fin_parked = false;
+                co.set_state(CoState::Runnable);
+                self.sched.run_queue.push_front(co);
+            }
+        }
+    }
+
+    pub(crate) fn is_finalizer_running(&self) -> bool {
+        self.mu.coroutines.fin.is_some() && self.mu.current == self.mu.coroutines.fin
+    }
+
+    /// One or more steps of the finalizer coroutine, which is running with
+    /// no frame: start the next finalizer, or stop. `Running` once a
+    /// finalizer's Lox frame is pushed; `Parked` when the queue is empty
+    /// (it waits for `fingwake`) or a native finalizer blocked (it waits
+    /// like any coroutine; it counts as run when it resumes).
+    fn fin_step(&mut self) -> Result<Resumed, RuntimeError> {
+        loop {
+            self.mu.stack.clear();
+            self.mu.frames.clear();
+            let Some((obj, record)) = self.mu.heap.peek_finalizer() else {
+                if self.mu.heap.fin_park() {
+                    self.mu.coroutines.fin_parked = true;
+                    return Ok(Resumed::Parked(Park::Block));
+                }
+                continue;
+            };
+            let Some(record) = ObjRef::from_ptr(record).downcast::<FinalizerObj>() else {
+                return Err(self.error("Corrupt finalizer queue."));
+            };
+            // Still a root while queued: make room, push, then dequeue.
+            self.mu.reserve_stack(2)?;
+            let func = record.function;
+            self.mu.stack.push(func);
+            self.mu.stack.push(Value::obj(ObjRef::from_ptr(obj)));
+            if let Some(co) = self.mu.coroutines.fin {
+                co.set_origin(&mut self.mu.wb, record.origin);
+            }
+            self.mu.heap.pop_finalizer();
+            match self.call_value(func, 1) {
+                Ok(()) if !self.mu.frames.is_empty() => return Ok(Resumed::Running),
+                Ok(()) => match self.after_native_body() {
+                    Resumed::Parked(park) => return Ok(Resumed::Parked(park)),
+                    _ => self.mu.finalizers_run += 1,
+                },
+                Err(e) if e.unwind == Unwind::Error => self.report_finalizer_error(&e),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The finalizer coroutine goes on after a finalizer ended (returned,
+    /// or failed): its next step, parking it when that stops.
+    fn fin_continue(&mut self) -> Result<(), RuntimeError> {
+        match self.fin_step()? {
+            Resumed::Parked(park) => self.park_current(park),
+            _ => Ok(()),
+        }
+    }
+
+    /// A finalizer's frame returned.
+    pub(crate) fn fin_returned(&mut self) -> Result<(), RuntimeError> {
+        self.mu.finalizers_run += 1;
+        self.fin_continue()
+    }
+
+    /// Prints a finalizer's runtime error (the program goes on).
+    fn report_finalizer_error(&mut self, e: &RuntimeError) {
+        self.mu.finalizers_run += 1;
+        let _ = self.out.flush();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "finalizer error: {e}");
+        let _ = err.flush();
+    }
+
+    /// After an error in the finalizer coroutine: close the failed
+    /// finalizer's open upvalues (as its return would have: a closure it
+    /// made must not read the next finalizer's locals from the reused
+    /// slots), drop its frames and go on with the next finalizer.
+    pub(crate) fn fin_recover(&mut self, e: &RuntimeError) -> Result<(), RuntimeError> {
+        self.report_finalizer_error(e);
+        self.close_upvalues(0);
+        if let Some(co) = self.mu.coroutines.fin {
+            co.set_open_upvalues(&mut self.mu.wb, None);
+        }
+        self.fin_continue()
     }
 }

@@ -93,6 +93,12 @@ impl Value {
         }
     }
 
+    /// The object as a typed handle, if this value is an object.
+    #[inline(always)]
+    pub fn view(self) -> Option<crate::object::View> {
+        self.as_obj().map(ObjRef::view)
+    }
+
     /// The object's kind, if this value is an object.
     #[inline(always)]
     pub fn obj_kind(self) -> Option<ObjKind> {

@@ -12,7 +12,7 @@
 //! ([`Stack`], [`Frames`]) while it runs; `Vm::sync_current` writes them
 //! back before anything reads the object (a collection, a switch).
 
-use super::{Fresh, Gc, Header, HeapObject, ListObj, ObjKind};
+use super::{Fresh, Gc, Header, HeapObject, ListObj, ObjKind, WriteBarrier};
 use crate::frame::CallFrame;
 use crate::value::Value;
 use gc::stackscan::ScanState;
@@ -435,9 +435,13 @@ impl Fresh {
 }
 
 /// Raw-pointer getters and setters for the fields of a heap object whose
-/// fields change while other handles to it exist.
+/// fields change while other handles to it exist. Fields that hold heap
+/// pointers (`ptr`) are set through the mutator's [`WriteBarrier`].
 macro_rules! field_accessors {
-    ($obj:ty { $($get:ident / $set:ident : $ty:ty;)* }) => {
+    ($obj:ty {
+        $(data $get:ident / $set:ident : $ty:ty;)*
+        $(ptr $pget:ident / $pset:ident : $pty:ty;)*
+    }) => {
         impl Gc<$obj> {
             $(
                 #[inline(always)]
@@ -454,26 +458,41 @@ macro_rules! field_accessors {
                     unsafe { addr_of_mut!((*self.raw()).$get).write(v) }
                 }
             )*
+            $(
+                #[inline(always)]
+                pub fn $pget(self) -> $pty {
+                    // SAFETY: as for the data fields.
+                    unsafe { addr_of!((*self.raw()).$pget).read() }
+                }
+
+                #[inline(always)]
+                pub fn $pset(self, wb: &mut WriteBarrier, v: $pty) {
+                    // SAFETY: ROOTED; the field is aligned and no reference
+                    // to it is live (all access goes through these
+                    // accessors).
+                    unsafe { wb.write(addr_of_mut!((*self.raw()).$pget), v) }
+                }
+            )*
         }
     };
 }
 
 field_accessors! {
     CoroutineObj {
-        state / set_state: CoState;
-        stack / set_stack: Option<Gc<StackSlabObj>>;
-        sp / set_sp: usize;
-        frames / set_frames: Option<Gc<FrameSlabObj>>;
-        frame_count / set_frame_count: usize;
-        open_upvalues / set_open_upvalues: Option<Gc<ListObj>>;
-        result / set_result: Value;
-        wait_next / set_wait_next: Option<Gc<CoroutineObj>>;
-        native_wait / set_native_wait: bool;
-        origin / set_origin: Origin;
-        offer / set_offer: Value;
-        fail_on_resume / set_fail_on_resume: bool;
-        wake_at / set_wake_at: u64;
-        registry_index / set_registry_index: usize;
+        data state / set_state: CoState;
+        data sp / set_sp: usize;
+        data frame_count / set_frame_count: usize;
+        data native_wait / set_native_wait: bool;
+        data fail_on_resume / set_fail_on_resume: bool;
+        data wake_at / set_wake_at: u64;
+        data registry_index / set_registry_index: usize;
+        ptr stack / set_stack: Option<Gc<StackSlabObj>>;
+        ptr frames / set_frames: Option<Gc<FrameSlabObj>>;
+        ptr open_upvalues / set_open_upvalues: Option<Gc<ListObj>>;
+        ptr result / set_result: Value;
+        ptr wait_next / set_wait_next: Option<Gc<CoroutineObj>>;
+        ptr origin / set_origin: Origin;
+        ptr offer / set_offer: Value;
     }
 }
 
@@ -504,13 +523,16 @@ impl Gc<CoroutineObj> {
         }
     }
 
-    pub fn set_slot(self, i: usize, v: Value) {
+    /// Writes slot `i` of this parked coroutine's stack: a store into
+    /// another coroutine's stack, which the barrier sees (the running
+    /// coroutine writes its own through its `Stack` view).
+    pub fn set_slot(self, wb: &mut WriteBarrier, i: usize, v: Value) {
         if let Some(s) = self.stack() {
             assert!(i < self.sp(), "slot above a parked coroutine's stack");
-            // SAFETY: ROOTED; `i < sp <= capacity` (asserted), a written
-            // slot of the slab; the coroutine is not running, so no view
-            // aliases it.
-            unsafe { s.base().add(i).write(v) };
+            // SAFETY: ROOTED; `i < sp <= capacity` (asserted), a written,
+            // aligned slot of the slab; the coroutine is not running, so no
+            // view aliases it.
+            unsafe { wb.write(s.base().add(i), v) };
         }
     }
 }
@@ -558,11 +580,11 @@ impl Fresh {
 
 field_accessors! {
     ChannelObj {
-        capacity / set_capacity: usize;
-        closed / set_closed: bool;
-        buffer / set_buffer: Option<Gc<super::ValueArrayObj>>;
-        head / set_head: usize;
-        count / set_count: usize;
+        data capacity / set_capacity: usize;
+        data closed / set_closed: bool;
+        data head / set_head: usize;
+        data count / set_count: usize;
+        ptr buffer / set_buffer: Option<Gc<super::ValueArrayObj>>;
     }
 }
 
@@ -613,9 +635,10 @@ impl WaitQueueLoc {
         unsafe { self.0.as_ptr().read() }
     }
 
-    fn write(self, q: WaitQueue) {
-        // SAFETY: as `read`; the VM thread is the only writer.
-        unsafe { self.0.as_ptr().write(q) }
+    fn write(self, wb: &mut WriteBarrier, q: WaitQueue) {
+        // SAFETY: as `read`; the field is aligned; the VM thread is the
+        // only writer.
+        unsafe { wb.write(self.0.as_ptr(), q) }
     }
 
     pub fn is_empty(self) -> bool {
@@ -623,27 +646,27 @@ impl WaitQueueLoc {
     }
 
     /// Appends `co`, which must not be in any wait queue.
-    pub fn push_back(self, co: Gc<CoroutineObj>) {
-        co.set_wait_next(None);
+    pub fn push_back(self, wb: &mut WriteBarrier, co: Gc<CoroutineObj>) {
+        co.set_wait_next(wb, None);
         let mut q = self.read();
         match q.tail {
-            Some(t) => t.set_wait_next(Some(co)),
+            Some(t) => t.set_wait_next(wb, Some(co)),
             None => q.head = Some(co),
         }
         q.tail = Some(co);
-        self.write(q);
+        self.write(wb, q);
     }
 
     /// Removes and returns the oldest coroutine.
-    pub fn pop_front(self) -> Option<Gc<CoroutineObj>> {
+    pub fn pop_front(self, wb: &mut WriteBarrier) -> Option<Gc<CoroutineObj>> {
         let mut q = self.read();
         let co = q.head?;
         q.head = co.wait_next();
         if q.head.is_none() {
             q.tail = None;
         }
-        co.set_wait_next(None);
-        self.write(q);
+        co.set_wait_next(wb, None);
+        self.write(wb, q);
         Some(co)
     }
 

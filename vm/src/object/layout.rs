@@ -1,7 +1,7 @@
 //! The `#[repr(C)]` layout of each object kind, its constructor and its
 //! field accessors.
 
-use super::{Fresh, Gc, Header, HeapObject, ObjKind, Table, TableLoc};
+use super::{Fresh, Gc, Header, HeapObject, ObjKind, Table, TableLoc, WriteBarrier};
 use crate::value::Value;
 use std::mem::size_of;
 use std::ptr::{addr_of, addr_of_mut};
@@ -295,32 +295,27 @@ impl Gc<ValueArrayObj> {
     }
 
     /// Copies elements `0..n` of `from` (another array) into this one.
-    pub fn copy_prefix_from(self, from: Gc<ValueArrayObj>, n: usize) {
+    pub fn copy_prefix_from(self, wb: &mut WriteBarrier, from: Gc<ValueArrayObj>, n: usize) {
         assert!(
             n <= self.len && n <= from.len,
             "value array copy out of range"
         );
         assert!(self.raw() != from.raw(), "value array copied onto itself");
-        // SAFETY: ROOTED (both arrays); `n` is within both; two distinct
-        // heap blocks do not overlap; no slice of the destination is alive.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                (from.raw() as *const u8).add(size_of::<ValueArrayObj>()) as *const Value,
-                (self.raw() as *mut u8).add(size_of::<ValueArrayObj>()) as *mut Value,
-                n,
-            );
+        for i in 0..n {
+            self.set(wb, i, from.get(i));
         }
     }
 
-    pub fn set(self, i: usize, v: Value) {
+    pub fn set(self, wb: &mut WriteBarrier, i: usize, v: Value) {
         assert!(i < self.len, "value array index out of range");
-        // SAFETY: ROOTED; `i < len`, so the slot is inside the block; no
-        // shared slice of this array is alive across this write (callers
-        // fill arrays right after creating them).
+        // SAFETY: ROOTED; `i < len`, so the slot is inside the block and
+        // aligned; no shared slice of this array is alive across this write
+        // (readers copy values out).
         unsafe {
-            ((self.raw() as *mut u8).add(size_of::<ValueArrayObj>()) as *mut Value)
-                .add(i)
-                .write(v)
+            wb.write(
+                ((self.raw() as *mut u8).add(size_of::<ValueArrayObj>()) as *mut Value).add(i),
+                v,
+            )
         };
     }
 }
@@ -480,20 +475,20 @@ impl Gc<UpvalueObj> {
     }
 
     #[inline(always)]
-    pub fn set_closed(self, v: Value) {
+    pub fn set_closed(self, wb: &mut WriteBarrier, v: Value) {
         // SAFETY: ROOTED; a raw write with no outstanding reference to the
         // field (all reads go through `closed()`).
-        unsafe { addr_of_mut!((*self.raw()).closed).write(v) }
+        unsafe { wb.write(addr_of_mut!((*self.raw()).closed), v) }
     }
 
     /// Moves the value off the stack into the upvalue (clox's
     /// `closeUpvalues` for one upvalue).
-    pub fn close(self, v: Value) {
+    pub fn close(self, wb: &mut WriteBarrier, v: Value) {
         // SAFETY: as `set_closed`, for the three fields.
         unsafe {
-            addr_of_mut!((*self.raw()).closed).write(v);
+            wb.write(addr_of_mut!((*self.raw()).closed), v);
             addr_of_mut!((*self.raw()).slot).write(UpvalueObj::CLOSED);
-            addr_of_mut!((*self.raw()).owner).write(None);
+            wb.write(addr_of_mut!((*self.raw()).owner), None);
         }
     }
 
@@ -690,10 +685,10 @@ impl Gc<EntriesObj> {
     }
 
     #[inline(always)]
-    pub(super) fn put(self, i: usize, e: super::Entry) {
+    pub(super) fn put(self, wb: &mut WriteBarrier, i: usize, e: super::Entry) {
         debug_assert!(i < self.capacity);
         // SAFETY: as `get`; raw write, no reference to the slot is live.
-        unsafe { self.base().add(i).write(e) }
+        unsafe { wb.write(self.base().add(i), e) }
     }
 }
 
@@ -748,10 +743,10 @@ impl Gc<ListObj> {
         unsafe { addr_of_mut!((*self.raw()).count).write(n) }
     }
 
-    pub fn set_items(self, items: Gc<ValueArrayObj>) {
+    pub fn set_items(self, wb: &mut WriteBarrier, items: Gc<ValueArrayObj>) {
         assert!(self.count() <= items.len(), "list items smaller than count");
         // SAFETY: as `set_count`.
-        unsafe { addr_of_mut!((*self.raw()).items).write(Some(items)) }
+        unsafe { wb.write(addr_of_mut!((*self.raw()).items), Some(items)) }
     }
 
     /// The element at index `n` when `n` is an integral number in
@@ -851,11 +846,16 @@ impl Gc<MapObj> {
         }
     }
 
-    pub fn set_storage(self, entries: Gc<ValueArrayObj>, index: Gc<BytesObj>) {
+    pub fn set_storage(
+        self,
+        wb: &mut WriteBarrier,
+        entries: Gc<ValueArrayObj>,
+        index: Gc<BytesObj>,
+    ) {
         // SAFETY: as `set_counts`.
         unsafe {
-            addr_of_mut!((*self.raw()).entries).write(Some(entries));
-            addr_of_mut!((*self.raw()).index).write(Some(index));
+            wb.write(addr_of_mut!((*self.raw()).entries), Some(entries));
+            wb.write(addr_of_mut!((*self.raw()).index), Some(index));
         }
     }
 }

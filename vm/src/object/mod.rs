@@ -24,11 +24,13 @@
 //! handle ever sees an uninitialised object.
 #![allow(unsafe_code)]
 
+mod barrier;
 mod coroutine;
 mod layout;
 mod roots;
 mod table;
 
+pub use barrier::WriteBarrier;
 pub use coroutine::*;
 pub use layout::*;
 pub use roots::Roots;
@@ -164,6 +166,40 @@ impl ObjRef {
         }
     }
 
+    /// The object as a typed handle of its kind: match on it instead of
+    /// checking a kind and casting.
+    #[inline(always)]
+    pub fn view(self) -> View {
+        macro_rules! view {
+            ($($kind:ident),*) => {
+                match self.kind() {
+                    $(ObjKind::$kind => View::$kind(Gc::from_ref_unchecked(self)),)*
+                }
+            };
+        }
+        view!(
+            String,
+            Function,
+            Closure,
+            Upvalue,
+            Class,
+            Instance,
+            BoundMethod,
+            Native,
+            Bytes,
+            ValueArray,
+            Entries,
+            List,
+            Map,
+            BoundNative,
+            Coroutine,
+            Channel,
+            StackSlab,
+            FrameSlab,
+            Finalizer
+        )
+    }
+
     /// Reads the kind byte without trusting it (verify mode).
     pub fn kind_checked(self) -> Option<ObjKind> {
         // SAFETY: only called on pointers the collector has just validated
@@ -171,6 +207,30 @@ impl ObjRef {
         // first byte is therefore readable memory.
         ObjKind::from_byte(unsafe { *(self.0.as_ptr() as *const u8) })
     }
+}
+
+/// A live object as the typed handle of its kind ([`ObjRef::view`]).
+#[derive(Clone, Copy)]
+pub enum View {
+    String(Gc<StringObj>),
+    Function(Gc<FunctionObj>),
+    Closure(Gc<ClosureObj>),
+    Upvalue(Gc<UpvalueObj>),
+    Class(Gc<ClassObj>),
+    Instance(Gc<InstanceObj>),
+    BoundMethod(Gc<BoundMethodObj>),
+    Native(Gc<NativeObj>),
+    Bytes(Gc<BytesObj>),
+    ValueArray(Gc<ValueArrayObj>),
+    Entries(Gc<EntriesObj>),
+    List(Gc<ListObj>),
+    Map(Gc<MapObj>),
+    BoundNative(Gc<BoundNativeObj>),
+    Coroutine(Gc<CoroutineObj>),
+    Channel(Gc<ChannelObj>),
+    StackSlab(Gc<StackSlabObj>),
+    FrameSlab(Gc<FrameSlabObj>),
+    Finalizer(Gc<FinalizerObj>),
 }
 
 /// Implemented by every `#[repr(C)]` object struct, naming its kind.
@@ -199,9 +259,11 @@ impl<T> PartialEq for Gc<T> {
 impl<T> Eq for Gc<T> {}
 
 impl<T: HeapObject> Gc<T> {
-    /// Only for callers that checked the kind (or created the object).
+    /// Only for callers that checked the kind (or created the object);
+    /// private to the object layer, whose [`ObjRef::view`] is the checked
+    /// way in for everyone else.
     #[inline(always)]
-    pub(crate) fn from_ref_unchecked(r: ObjRef) -> Gc<T> {
+    pub(in crate::object) fn from_ref_unchecked(r: ObjRef) -> Gc<T> {
         debug_assert_eq!(r.kind(), T::KIND);
         Gc {
             ptr: r.0.cast(),

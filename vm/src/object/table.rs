@@ -7,7 +7,7 @@
 //! array, the VM allocates it (its owner, and so the old array, stay
 //! rooted), then [`TableLoc::install`] rehashes into it.
 
-use super::{EntriesObj, Gc, StringObj};
+use super::{EntriesObj, Gc, StringObj, WriteBarrier};
 use crate::value::Value;
 use gc::Marker;
 use std::ptr::NonNull;
@@ -137,26 +137,34 @@ impl TableLoc {
 
     /// Rehashes every live entry into `fresh` (empty, from `init_entries`)
     /// and makes it the table's slot array. Tombstones are dropped.
-    pub fn install(&self, fresh: Gc<EntriesObj>) {
-        let t = self.table_mut();
+    pub fn install(&self, wb: &mut WriteBarrier, fresh: Gc<EntriesObj>) {
         let mut count = 0;
-        if let Some(old) = t.entries {
+        if let Some(old) = self.table().entries {
             for i in 0..old.capacity() {
                 let e = old.get(i);
                 if let Some(k) = e.key {
-                    fresh.put(Self::find(fresh, k), e);
+                    fresh.put(wb, Self::find(fresh, k), e);
                     count += 1;
                 }
             }
         }
-        t.entries = Some(fresh);
-        t.count = count;
+        self.table_mut().count = count;
+        // The header lives inside its owner (a class or instance, or the
+        // mutator for the globals), so the new array pointer is a store.
+        // SAFETY: ROOTED (the owner is alive); the field is aligned and no
+        // reference to the table is live here.
+        unsafe {
+            wb.write(
+                std::ptr::addr_of_mut!((*self.0.as_ptr()).entries),
+                Some(fresh),
+            )
+        };
     }
 
     /// Inserts or overwrites. Returns true if the key was new. The caller
     /// has made room (`grow_to` returned `None`, or `install` ran).
     #[inline(always)]
-    pub fn set(&self, key: Gc<StringObj>, value: Value) -> bool {
+    pub fn set(&self, wb: &mut WriteBarrier, key: Gc<StringObj>, value: Value) -> bool {
         let t = self.table_mut();
         let Some(entries) = t.entries else {
             // Callers grow first; an absent array here is a VM bug, and
@@ -170,6 +178,7 @@ impl TableLoc {
             t.count += 1;
         }
         entries.put(
+            wb,
             i,
             Entry {
                 key: Some(key),
