@@ -1,63 +1,80 @@
-//! The instruction loop: clox's `run()`, instruction for instruction.
-//!
-//! The current frame's closure, code, constants, `ip` and stack base live
-//! in locals; `frames.last().ip` is written back only before anything that
-//! can look at it (a call, a safepoint that may raise an error, an error).
+//! The instruction loop: clox's `run()`, instruction for instruction, plus
+//! one line per fused opcode (the superinstructions of `quicken.rs`, whose
+//! handlers are in `fused.rs`); the calls, invocations and upvalues the
+//! loop needs.
 
 use lang::op;
 
 use crate::collections::{self, list_index};
 use crate::error::RuntimeError;
 use crate::frame::{CallFrame, FRAMES_MAX};
+use crate::fused::{self, Arith::*, Cmp::*, Flow, Operand::*};
 use crate::native::{NativeCtx, NativeError};
 use crate::object::{
-    BoundMethodObj, BoundNativeObj, ClassObj, ClosureObj, CoroutineObj, FunctionObj, Gc,
-    InstanceObj, Ip, ListObj, NativeObj, StringObj, UpvalueObj, View,
+    BoundMethodObj, BoundNativeObj, BytesObj, ClassObj, ClosureObj, CoroutineObj, FunctionObj, Gc,
+    InstanceObj, Ip, ListObj, NativeObj, StringObj, UpvalueObj, ValueArrayObj, View,
 };
 use crate::print;
-use crate::quicken::qop;
+use crate::quicken::{layout, qop};
 use crate::sched::{Park, BUDGET};
 use crate::value::Value;
 use crate::vm::Vm;
+
+/// The interpreter's registers: the running frame's closure, code,
+/// constants, `ip` and stack base, and the preemption budget, kept in the
+/// loop's locals (clox's `frame` cache) and handed to the fused handlers.
+/// `frames.last().ip` is written back only before anything that can look
+/// at it (a call, a safepoint that may raise an error, an error).
+pub(crate) struct Regs {
+    pub(crate) closure: Gc<ClosureObj>,
+    pub(crate) code: Gc<BytesObj>,
+    pub(crate) constants: Gc<ValueArrayObj>,
+    pub(crate) ip: Ip,
+    pub(crate) base: usize,
+    /// Instructions left before the next preemption check.
+    pub(crate) budget: i64,
+}
 
 impl Vm {
     pub(crate) fn run(&mut self) -> Result<(), RuntimeError> {
         let Some(frame) = self.mu.frames.last() else {
             return Ok(());
         };
-        let mut budget = BUDGET;
-        let mut closure = frame.closure;
-        let mut code = closure.function.code;
-        let mut constants = closure.function.constants;
-        let mut ip = Ip::new(code, frame.ip);
-        let mut base = frame.base;
+        let mut r = Regs {
+            budget: BUDGET,
+            closure: frame.closure,
+            code: frame.closure.function.code,
+            constants: frame.closure.function.constants,
+            ip: Ip::new(frame.closure.function.code, frame.ip),
+            base: frame.base,
+        };
 
         macro_rules! read_byte {
             () => {{
-                ip.next()
+                r.ip.next()
             }};
         }
         macro_rules! read_u16 {
             () => {{
-                let hi = ip.next() as usize;
-                let lo = ip.next() as usize;
+                let hi = r.ip.next() as usize;
+                let lo = r.ip.next() as usize;
                 (hi << 8) | lo
             }};
         }
         macro_rules! read_constant {
             () => {
-                constants.constant(read_byte!() as usize)
+                r.constants.constant(read_byte!() as usize)
             };
         }
         macro_rules! read_string {
             () => {
-                // VERIFIED: name operands index string constants.
+                // VERIFIED: name operands index string r.constants.
                 Gc::<StringObj>::verified_string(read_constant!())
             };
         }
         macro_rules! save_ip {
             () => {
-                self.mu.frames.set_last_ip(ip.offset(code));
+                self.mu.frames.set_last_ip(r.ip.offset(r.code));
             };
         }
         macro_rules! throw {
@@ -71,24 +88,24 @@ impl Vm {
                 let Some(f) = self.mu.frames.last() else {
                     return Ok(());
                 };
-                closure = f.closure;
-                code = closure.function.code;
-                constants = closure.function.constants;
-                ip = Ip::new(code, f.ip);
-                base = f.base;
+                r.closure = f.closure;
+                r.code = r.closure.function.code;
+                r.constants = r.closure.function.constants;
+                r.ip = Ip::new(r.code, f.ip);
+                r.base = f.base;
             }};
         }
-        // The common call: a closure's new frame becomes the current one
+        // The common call: a r.closure's new frame becomes the current one
         // without going through the frame stack.
         macro_rules! enter_closure {
             ($c:expr, $argc:expr) => {{
                 let c = $c;
                 self.call(c, $argc)?;
-                closure = c;
-                code = c.function.code;
-                constants = c.function.constants;
-                ip = Ip::new(code, 0);
-                base = self.mu.stack.len() - $argc - 1;
+                r.closure = c;
+                r.code = c.function.code;
+                r.constants = c.function.constants;
+                r.ip = Ip::new(r.code, 0);
+                r.base = self.mu.stack.len() - $argc - 1;
             }};
         }
         macro_rules! pop {
@@ -113,7 +130,7 @@ impl Vm {
             }};
         }
         // Runs a fallible VM helper that may push a frame or raise an error:
-        // the innermost frame's ip must be current for either.
+        // the innermost frame's r.ip must be current for either.
         macro_rules! with_ip {
             ($e:expr) => {{
                 save_ip!();
@@ -127,8 +144,8 @@ impl Vm {
         // `max_instructions`.
         macro_rules! reset_budget {
             () => {{
-                let used = BUDGET - budget;
-                budget = BUDGET;
+                let used = BUDGET - r.budget;
+                r.budget = BUDGET;
                 self.mu.spend_fuel(used)?;
             }};
         }
@@ -144,14 +161,14 @@ impl Vm {
                 }
             };
         }
-        // Preemption at a safepoint once the budget is spent, if anyone
+        // Preemption at a safepoint once the r.budget is spent, if anyone
         // else can run.
         macro_rules! maybe_preempt {
             () => {
-                if budget <= 0 {
+                if r.budget <= 0 {
                     save_ip!();
                     reset_budget!();
-                    // Ctrl-C (issue #9): one load per budget, none per
+                    // Ctrl-C (issue #9): one load per r.budget, none per
                     // instruction.
                     if self.interrupt_pending() {
                         return Err(self.interrupted());
@@ -194,7 +211,7 @@ impl Vm {
         macro_rules! do_return {
             ($result:expr) => {{
                 let result = $result;
-                self.close_upvalues(base);
+                self.close_upvalues(r.base);
                 self.mu.frames.pop();
                 if self.mu.frames.is_empty() {
                     self.mu.stack.clear();
@@ -213,141 +230,22 @@ impl Vm {
                     reload!();
                     continue;
                 }
-                self.mu.stack.truncate(base);
+                self.mu.stack.truncate(r.base);
                 self.mu.stack.push(result);
                 reload!();
             }};
         }
 
-        // The fast path of the fused `GET a; GET/CONSTANT b; LESS/GREATER;
-        // JUMP_IF_FALSE; POP`: true skips all five, false leaves `false` for
-        // the POP at the jump's target, as the sequence does. The offsets:
-        // the jump's operand is at ip + 5, its target ip + 7 + offset.
-        macro_rules! local_compare_jump {
-            ($cmp:tt, $a:expr, $b:expr) => {{
-                let (a, b) = ($a, $b);
-                if a.is_number() && b.is_number() {
-                    if a.as_number() $cmp b.as_number() {
-                        ip.forward(8);
-                        budget -= 4;
-                        // A `for` loop's condition is followed by the jump
-                        // over its increment clause: take it now.
-                        if ip.at(0) == op::Jump {
-                            let off = ((ip.at(1) as usize) << 8) | ip.at(2) as usize;
-                            ip.forward(3 + off);
-                            budget -= 1;
-                        }
-                    } else {
-                        let off = ((ip.at(5) as usize) << 8) | ip.at(6) as usize;
-                        self.mu.stack.push(Value::FALSE);
-                        ip.forward(7 + off);
-                        budget -= 3;
-                    }
-                } else {
-                    self.mu.stack.push(a);
-                    ip.forward(1);
-                }
-            }};
-        }
-
-        // After a fused sequence that ends in POP: a loop body or a `for`
-        // increment clause that ends there is followed by its OP_LOOP, which
-        // is never quickened; take it at once (with its safepoint).
-        //
-        // A `for` loop's back edge leads to its condition; when that is a
-        // fused compare-and-jump, run it here instead of going through the
-        // dispatch (CPython's PREDICT): the same instruction, read at the
-        // ip the dispatch would read, charged to the budget as it would be.
-        macro_rules! follow_loop {
-            () => {
-                if ip.at(0) == op::Loop {
-                    let off = ((ip.at(1) as usize) << 8) | ip.at(2) as usize;
-                    ip.forward(3);
-                    ip.back(off);
-                    budget -= 1;
+        // A fused handler that took a `LOOP` ran into its safepoint.
+        macro_rules! flow {
+            ($flow:expr) => {
+                if $flow == Flow::Safepoint {
                     maybe_preempt!();
                 }
             };
         }
-        // The second operand of a fused sequence, at ip + 2: a constant or
-        // a local slot.
-        macro_rules! operand_b {
-            (constant) => {
-                constants.constant(ip.at(2) as usize)
-            };
-            (local) => {
-                self.mu.stack.get(base + ip.at(2) as usize)
-            };
-        }
-
-        // `GET_LOCAL a; CONSTANT/GET_LOCAL b; ADD/SUBTRACT; SET_LOCAL c; POP`.
-        macro_rules! local_arith_set {
-            ($op:tt, $b:ident) => {{
-                let a = self.mu.stack.get(base + ip.at(0) as usize);
-                let k = operand_b!($b);
-                if a.is_number() && k.is_number() {
-                    let r = Value::number(a.as_number() $op k.as_number());
-                    self.mu.stack.set(base + ip.at(5) as usize, r);
-                    ip.forward(7);
-                    budget -= 4;
-                    follow_loop!();
-                } else {
-                    self.mu.stack.push(a);
-                    ip.forward(1);
-                }
-            }};
-        }
-        // `GET_LOCAL a; CONSTANT k; ADD/SUBTRACT`.
-        macro_rules! local_arith_const {
-            ($op:tt) => {{
-                let a = self.mu.stack.get(base + ip.at(0) as usize);
-                let k = constants.constant(ip.at(2) as usize);
-                if a.is_number() && k.is_number() {
-                    self.mu.stack.push(Value::number(a.as_number() $op k.as_number()));
-                    ip.forward(4);
-                    budget -= 2;
-                } else {
-                    self.mu.stack.push(a);
-                    ip.forward(1);
-                }
-            }};
-        }
-
-        // FOR_* (quicken.rs): a `for` loop's increment clause, its LOOP and
-        // the condition it loops back to, as one instruction. From ip (just
-        // after the opcode): a at 0, k at 2, c at 5, the LOOP's offset at
-        // 8..10; then the condition's operands from its own start. When the
-        // budget runs out at the LOOP, stop at that safepoint and let the
-        // dispatch run the condition, as without fusion.
-        macro_rules! for_step {
-            ($arith:tt, $cmp:tt, $y:ident) => {{
-                let a = self.mu.stack.get(base + ip.at(0) as usize);
-                let k = constants.constant(ip.at(2) as usize);
-                if a.is_number() && k.is_number() {
-                    let r = Value::number(a.as_number() $arith k.as_number());
-                    self.mu.stack.set(base + ip.at(5) as usize, r);
-                    let off = ((ip.at(8) as usize) << 8) | ip.at(9) as usize;
-                    ip.forward(10);
-                    ip.back(off);
-                    budget -= 5;
-                    if budget <= 0 {
-                        maybe_preempt!();
-                        continue;
-                    }
-                    // The condition, charged as its own dispatch.
-                    ip.forward(1);
-                    budget -= 1;
-                    let x = self.mu.stack.get(base + ip.at(0) as usize);
-                    let y = operand_b!($y);
-                    local_compare_jump!($cmp, x, y);
-                } else {
-                    self.mu.stack.push(a);
-                    ip.forward(1);
-                }
-            }};
-        }
         loop {
-            budget -= 1;
+            r.budget -= 1;
             let op = read_byte!();
             match op {
                 op::Constant => {
@@ -362,12 +260,12 @@ impl Vm {
                 }
                 op::GetLocal => {
                     let slot = read_byte!() as usize;
-                    let v = self.mu.stack.get(base + slot);
+                    let v = self.mu.stack.get(r.base + slot);
                     self.mu.stack.push(v);
                 }
                 op::SetLocal => {
                     let slot = read_byte!() as usize;
-                    self.mu.stack.set(base + slot, peek!(0));
+                    self.mu.stack.set(r.base + slot, peek!(0));
                 }
                 op::GetGlobal => {
                     let name = read_string!();
@@ -400,7 +298,7 @@ impl Vm {
                 }
                 op::GetUpvalue => {
                     let i = read_byte!() as usize;
-                    let u = closure.upvalues()[i];
+                    let u = r.closure.upvalues()[i];
                     let slot = u.slot();
                     let v = if slot == UpvalueObj::CLOSED {
                         u.closed()
@@ -414,7 +312,7 @@ impl Vm {
                 }
                 op::SetUpvalue => {
                     let i = read_byte!() as usize;
-                    let u = closure.upvalues()[i];
+                    let u = r.closure.upvalues()[i];
                     let slot = u.slot();
                     let v = peek!(0);
                     if slot == UpvalueObj::CLOSED {
@@ -479,17 +377,8 @@ impl Vm {
                 // is a plain ADD.
                 op::Add | qop::ADD_SET_LOCAL_POP => {
                     if op == qop::ADD_SET_LOCAL_POP {
-                        let b = peek!(0);
-                        let a = peek!(1);
-                        if a.is_number() && b.is_number() {
-                            self.mu.stack.truncate(self.mu.stack.len() - 2);
-                            let slot = base + ip.at(1) as usize;
-                            self.mu
-                                .stack
-                                .set(slot, Value::number(a.as_number() + b.as_number()));
-                            ip.forward(3);
-                            budget -= 2;
-                            follow_loop!();
+                        if let Some(f) = fused::add_set_local_pop(self, &mut r) {
+                            flow!(f);
                             continue;
                         }
                     }
@@ -516,17 +405,17 @@ impl Vm {
                 }
                 op::Jump => {
                     let off = read_u16!();
-                    ip.forward(off);
+                    r.ip.forward(off);
                 }
                 op::JumpIfFalse => {
                     let off = read_u16!();
                     if peek!(0).is_falsey() {
-                        ip.forward(off);
+                        r.ip.forward(off);
                     }
                 }
                 op::Loop => {
                     let off = read_u16!();
-                    ip.back(off);
+                    r.ip.back(off);
                     maybe_preempt!();
                 }
                 op::Call => {
@@ -561,7 +450,7 @@ impl Vm {
                         }
                     }
                     // Fast path: an instance whose method (not a field of
-                    // the same name) is a closure.
+                    // the same name) is a r.closure.
                     let method = receiver
                         .as_obj()
                         .and_then(|o| o.downcast::<InstanceObj>())
@@ -597,16 +486,16 @@ impl Vm {
                     };
                     save_ip!();
                     // Capture first (each capture may allocate), keeping the
-                    // new upvalues rooted, then build the closure.
+                    // new upvalues rooted, then build the r.closure.
                     let count = function.upvalue_count as usize;
                     let roots_base = self.mu.temp_roots.len();
                     for _ in 0..count {
                         let is_local = read_byte!() != 0;
                         let index = read_byte!() as usize;
                         let u = if is_local {
-                            self.capture_upvalue(base + index)?
+                            self.capture_upvalue(r.base + index)?
                         } else {
-                            closure.upvalues()[index]
+                            r.closure.upvalues()[index]
                         };
                         self.mu.temp_roots.push(u.value());
                     }
@@ -627,7 +516,7 @@ impl Vm {
                 // One copy of the return path for both.
                 op::Return | qop::NIL_RETURN => {
                     let result = if op == qop::NIL_RETURN {
-                        budget -= 1;
+                        r.budget -= layout::NIL_RETURN::COUNT - 1;
                         Value::NIL
                     } else {
                         pop!()
@@ -726,108 +615,47 @@ impl Vm {
                     self.mu.stack.truncate(self.mu.stack.len() - 3);
                     self.mu.stack.push(v);
                 }
-                // Superinstructions (quicken.rs, QUICKEN_EQUIV). After the
-                // opcode, `ip.at(k)` is the sequence's byte at offset k + 1;
-                // a fast path skips the sequence and charges the budget for
-                // the instructions it stands for; a slow path does the
-                // first instruction and goes on to the second.
-                qop::GET_LOCAL_2 => {
-                    let a = self.mu.stack.get(base + ip.at(0) as usize);
-                    self.mu.stack.push(a);
-                    let b = self.mu.stack.get(base + ip.at(2) as usize);
-                    self.mu.stack.push(b);
-                    ip.forward(3);
-                    budget -= 1;
-                }
-                qop::LOCAL_LESS_CONST_JUMP => {
-                    let a = self.mu.stack.get(base + ip.at(0) as usize);
-                    let b = constants.constant(ip.at(2) as usize);
-                    local_compare_jump!(<, a, b);
-                }
+                // Superinstructions (quicken.rs's table; handlers in
+                // fused.rs, QUICKEN_EQUIV).
+                qop::GET_LOCAL_2 => fused::get_local_2(self, &mut r),
+                qop::LOCAL_LESS_CONST_JUMP => fused::compare_jump(self, &mut r, Less, Constant),
                 qop::LOCAL_GREATER_CONST_JUMP => {
-                    let a = self.mu.stack.get(base + ip.at(0) as usize);
-                    let b = constants.constant(ip.at(2) as usize);
-                    local_compare_jump!(>, a, b);
+                    fused::compare_jump(self, &mut r, Greater, Constant)
                 }
-                qop::LOCAL_LESS_LOCAL_JUMP => {
-                    let a = self.mu.stack.get(base + ip.at(0) as usize);
-                    let b = self.mu.stack.get(base + ip.at(2) as usize);
-                    local_compare_jump!(<, a, b);
+                qop::LOCAL_LESS_LOCAL_JUMP => fused::compare_jump(self, &mut r, Less, Local),
+                qop::LOCAL_GREATER_LOCAL_JUMP => fused::compare_jump(self, &mut r, Greater, Local),
+                qop::LOCAL_ADD_CONST_SET => {
+                    flow!(fused::local_arith_set(self, &mut r, Add, Constant))
                 }
-                qop::LOCAL_GREATER_LOCAL_JUMP => {
-                    let a = self.mu.stack.get(base + ip.at(0) as usize);
-                    let b = self.mu.stack.get(base + ip.at(2) as usize);
-                    local_compare_jump!(>, a, b);
+                qop::LOCAL_SUB_CONST_SET => {
+                    flow!(fused::local_arith_set(self, &mut r, Sub, Constant))
                 }
-                qop::LOCAL_ADD_CONST_SET => local_arith_set!(+, constant),
-                qop::LOCAL_SUB_CONST_SET => local_arith_set!(-, constant),
-                qop::LOCAL_ADD_CONST => local_arith_const!(+),
-                qop::LOCAL_SUB_CONST => local_arith_const!(-),
-                qop::LOCAL_ADD_LOCAL_SET => local_arith_set!(+, local),
-                qop::LOCAL_ADD_INDEX_SET => {
-                    let a = self.mu.stack.get(base + ip.at(0) as usize);
-                    let target = self.mu.stack.get(base + ip.at(2) as usize);
-                    let index = self.mu.stack.get(base + ip.at(4) as usize);
-                    let element = match target.view() {
-                        Some(View::List(list)) if index.is_number() && a.is_number() => {
-                            list.element_at(index.as_number()).filter(|e| e.is_number())
-                        }
-                        _ => None,
-                    };
-                    match element {
-                        Some(e) => {
-                            let r = Value::number(a.as_number() + e.as_number());
-                            self.mu.stack.set(base + ip.at(8) as usize, r);
-                            ip.forward(10);
-                            budget -= 6;
-                            follow_loop!();
-                        }
-                        None => {
-                            self.mu.stack.push(a);
-                            ip.forward(1);
-                        }
-                    }
+                qop::LOCAL_ADD_LOCAL_SET => flow!(fused::local_arith_set(self, &mut r, Add, Local)),
+                qop::LOCAL_ADD_CONST => fused::local_arith_const(self, &mut r, Add),
+                qop::LOCAL_SUB_CONST => fused::local_arith_const(self, &mut r, Sub),
+                qop::LOCAL_ADD_INDEX_SET => flow!(fused::local_add_index_set(self, &mut r)),
+                qop::LOCAL_INDEX_LOCAL => fused::local_index_local(self, &mut r),
+                qop::SET_LOCAL_POP => flow!(fused::set_local_pop(self, &mut r)),
+                qop::FOR_ADD_LESS_CONST => {
+                    flow!(fused::for_step(self, &mut r, Add, Less, Constant))
                 }
-                qop::LOCAL_INDEX_LOCAL => {
-                    let target = self.mu.stack.get(base + ip.at(0) as usize);
-                    let index = self.mu.stack.get(base + ip.at(2) as usize);
-                    let element = match target.view() {
-                        Some(View::List(list)) => {
-                            if index.is_number() {
-                                list.element_at(index.as_number())
-                            } else {
-                                None
-                            }
-                        }
-                        _ => None,
-                    };
-                    match element {
-                        Some(v) => {
-                            self.mu.stack.push(v);
-                            ip.forward(4);
-                            budget -= 2;
-                        }
-                        None => {
-                            self.mu.stack.push(target);
-                            ip.forward(1);
-                        }
-                    }
+                qop::FOR_ADD_LESS_LOCAL => flow!(fused::for_step(self, &mut r, Add, Less, Local)),
+                qop::FOR_ADD_GREATER_CONST => {
+                    flow!(fused::for_step(self, &mut r, Add, Greater, Constant))
                 }
-                qop::SET_LOCAL_POP => {
-                    let v = pop!();
-                    self.mu.stack.set(base + ip.at(0) as usize, v);
-                    ip.forward(2);
-                    budget -= 1;
-                    follow_loop!();
+                qop::FOR_ADD_GREATER_LOCAL => {
+                    flow!(fused::for_step(self, &mut r, Add, Greater, Local))
                 }
-                qop::FOR_ADD_LESS_CONST => for_step!(+, <, constant),
-                qop::FOR_ADD_LESS_LOCAL => for_step!(+, <, local),
-                qop::FOR_ADD_GREATER_CONST => for_step!(+, >, constant),
-                qop::FOR_ADD_GREATER_LOCAL => for_step!(+, >, local),
-                qop::FOR_SUB_LESS_CONST => for_step!(-, <, constant),
-                qop::FOR_SUB_LESS_LOCAL => for_step!(-, <, local),
-                qop::FOR_SUB_GREATER_CONST => for_step!(-, >, constant),
-                qop::FOR_SUB_GREATER_LOCAL => for_step!(-, >, local),
+                qop::FOR_SUB_LESS_CONST => {
+                    flow!(fused::for_step(self, &mut r, Sub, Less, Constant))
+                }
+                qop::FOR_SUB_LESS_LOCAL => flow!(fused::for_step(self, &mut r, Sub, Less, Local)),
+                qop::FOR_SUB_GREATER_CONST => {
+                    flow!(fused::for_step(self, &mut r, Sub, Greater, Constant))
+                }
+                qop::FOR_SUB_GREATER_LOCAL => {
+                    flow!(fused::for_step(self, &mut r, Sub, Greater, Local))
+                }
                 op::Spawn => {
                     let argc = read_byte!() as usize;
                     save_ip!();

@@ -19,9 +19,11 @@ mod collections;
 mod error;
 mod finalizer;
 mod frame;
+mod fused;
 mod hash;
 mod intern;
 mod interp;
+mod invariant;
 mod load;
 mod mutator;
 pub mod native;
@@ -37,7 +39,10 @@ mod verify;
 mod vm;
 
 pub use error::{InterpretError, RuntimeError, TraceLine, Unwind};
+pub use invariant::Invariant;
 pub use native::{Handle, MethodReceiver, NativeCtx, NativeError, NativeFn, NativeResult};
 pub use print::format_value;
+#[cfg(any(test, feature = "seed-bugs"))]
+pub use seeds::Seed003;
 pub use value::Value;
 pub use vm::{Vm, VmOptions};

@@ -122,6 +122,8 @@ pub(crate) struct Mutator {
     pub(crate) gc_percent: f64,
     /// When the VM started (`clock()`, `sleep`).
     pub(crate) started: Instant,
+    /// The stack scan's seed-003 hooks (a switch only in tests).
+    pub(crate) seeds: crate::seeds::SeedHooks,
 }
 
 impl Mutator {
@@ -157,6 +159,7 @@ impl Mutator {
             finalizers_run: 0,
             gc_percent: options.gc.gc_percent as f64,
             started: Instant::now(),
+            seeds: Default::default(),
         }
     }
 
@@ -204,6 +207,7 @@ impl Mutator {
             pinned: &self.pinned,
             strings: &mut self.strings,
             verify: self.heap.config().verify,
+            seeds: self.seeds,
         };
         self.heap.collect(&mut roots, full);
     }

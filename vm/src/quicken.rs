@@ -37,66 +37,193 @@
 
 use lang::{Constant, OpCode};
 
-/// The fused opcodes: the bytes right after `lang`'s last opcode. Each
-/// comment gives the sequence (operands named as the interpreter reads
-/// them) and its length.
-///
-/// They are numbered densely from there on purpose: with them at 0xC0 and
-/// up (a sparse `match` in the interpreter), code that fuses nothing ran
-/// about 40% slower (equality.lox: 0.61 s against 0.42 s, median of 7),
-/// though it executed the same instructions.
-pub mod qop {
-    /// The first byte after `lang`'s opcodes.
-    pub const FIRST: u8 = lang::OpCode::ALL.len() as u8;
+/// Declares the superinstructions, in the order the quickener tries them
+/// at a site: each one's name, the instruction sequence it stands for
+/// (operands it reads named in capitals) and the predicate that must hold
+/// beyond the sequence's shape. From it come the fused opcodes' numbers
+/// ([`qop`], dense right after `lang`'s), each sequence's layout
+/// ([`layout`]: operand offsets as the interpreter's `ip.at(k)` reads
+/// them, the length to skip, the instruction count the budget charges)
+/// and the [`TABLE`] the quickener matches. The handlers are in
+/// `fused.rs`.
+macro_rules! superinstructions {
+    (@operands $shape:ident, $i:expr, $op:ident ($operand:ident) $(, $($rest:tt)*)?) => {
+        pub const $operand: usize = super::super::operand_offset($shape, $i);
+        $( superinstructions!(@operands $shape, $i + 1, $($rest)*); )?
+    };
+    (@operands $shape:ident, $i:expr, $op:ident $(, $($rest:tt)*)?) => {
+        $( superinstructions!(@operands $shape, $i + 1, $($rest)*); )?
+    };
+    ($( $(#[$doc:meta])* $name:ident = [$($seq:tt)+] when $when:ident; )*) => {
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[repr(u8)]
+        enum Index {
+            $($name,)*
+        }
 
-    /// `GET_LOCAL a; GET_LOCAL b` (4 bytes).
-    pub const GET_LOCAL_2: u8 = FIRST;
-    /// `GET_LOCAL a; CONSTANT k; LESS; JUMP_IF_FALSE off; POP` (9 bytes).
-    pub const LOCAL_LESS_CONST_JUMP: u8 = FIRST + 1;
+        /// The fused opcodes: the bytes right after `lang`'s last opcode.
+        ///
+        /// They are numbered densely on purpose: with them at 0xC0 and up
+        /// (a sparse `match` in the interpreter), code that fuses nothing
+        /// ran about 40% slower (equality.lox: 0.61 s against 0.42 s,
+        /// median of 7), though it executed the same instructions.
+        pub mod qop {
+            /// The first byte after `lang`'s opcodes.
+            pub const FIRST: u8 = lang::OpCode::ALL.len() as u8;
+            $( $(#[$doc])* pub const $name: u8 = FIRST + super::Index::$name as u8; )*
+            /// Every fused opcode, in table order.
+            #[cfg_attr(not(test), allow(dead_code))]
+            pub const ALL: &[u8] = &[$($name),*];
+        }
+
+        /// Each sequence's layout: `SHAPE` (the instructions), `LEN` (bytes
+        /// after its first opcode: what a fast path skips), `COUNT` (the
+        /// instructions a fast path charges to the budget), and each named
+        /// operand's offset from the byte after the opcode (`ip.at(X)`).
+        #[allow(non_snake_case, dead_code)]
+        pub mod layout {
+            $(
+                pub mod $name {
+                    use lang::OpCode;
+                    pub const SHAPE: &[OpCode] = superinstructions!(@shape $($seq)+);
+                    pub const LEN: usize = super::super::sequence_len(SHAPE) - 1;
+                    pub const COUNT: i64 = SHAPE.len() as i64;
+                    superinstructions!(@operands SHAPE, 0, $($seq)+);
+                }
+            )*
+        }
+
+        /// The fused sequences in the order the quickener tries them.
+        pub(crate) const TABLE: &[Fused] = &[$(
+            Fused {
+                opcode: qop::$name,
+                name: stringify!($name),
+                shape: layout::$name::SHAPE,
+                when: $when,
+            },
+        )*];
+    };
+    (@shape $($op:ident $(($operand:ident))?),+) => {
+        &[$(OpCode::$op),+]
+    };
+}
+
+/// One row of the superinstruction table.
+pub(crate) struct Fused {
+    pub(crate) opcode: u8,
+    /// For diagnostics (the tests print it).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) name: &'static str,
+    /// The instructions it stands for, in order.
+    pub(crate) shape: &'static [OpCode],
+    /// What must hold at a site (entered at stack height `h`) beyond the
+    /// shape: the stack accesses of the fast path stay below the height
+    /// the verifier found, constants are numbers, and so on.
+    pub(crate) when: fn(&Verified<'_>, usize, usize) -> bool,
+}
+
+/// Bytes of one instruction with fixed operands (every fused sequence's).
+const fn instruction_len(op: OpCode) -> usize {
+    match op.operands().fixed_len() {
+        Some(n) => 1 + n,
+        None => panic!("a fused sequence holds only fixed-length instructions"),
+    }
+}
+
+/// Bytes of a whole sequence.
+const fn sequence_len(shape: &[OpCode]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < shape.len() {
+        n += instruction_len(shape[i]);
+        i += 1;
+    }
+    n
+}
+
+/// The offset of instruction `i`'s first operand from the byte after the
+/// sequence's first opcode (where the interpreter's `ip` stands when it
+/// runs the fused opcode): the bytes of the instructions before it.
+const fn operand_offset(shape: &[OpCode], i: usize) -> usize {
+    sequence_len(shape.split_at(i).0)
+}
+
+superinstructions! {
+    /// `x = a + b;` with locals: `GET_LOCAL a; GET_LOCAL b; ADD; SET_LOCAL
+    /// c; POP`.
+    LOCAL_ADD_LOCAL_SET = [GetLocal(A), GetLocal(B), Add, SetLocal(C), Pop]
+        when local_add_local_set;
+    /// `total = total + xs[i];`, the reduction over a list that Lox
+    /// (without iterators) writes with an index.
+    LOCAL_ADD_INDEX_SET = [GetLocal(A), GetLocal(XS), GetLocal(I), GetIndex, Add, SetLocal(C), Pop]
+        when local_add_index_set;
+    /// `a < b` and its conditional jump, with locals.
+    LOCAL_LESS_LOCAL_JUMP = [GetLocal(A), GetLocal(B), Less, JumpIfFalse(JUMP), Pop]
+        when local_local_compare_jump;
     /// As above with `GREATER`.
-    pub const LOCAL_GREATER_CONST_JUMP: u8 = FIRST + 2;
-    /// `GET_LOCAL a; GET_LOCAL b; LESS; JUMP_IF_FALSE off; POP` (9 bytes).
-    pub const LOCAL_LESS_LOCAL_JUMP: u8 = FIRST + 3;
+    LOCAL_GREATER_LOCAL_JUMP = [GetLocal(A), GetLocal(B), Greater, JumpIfFalse(JUMP), Pop]
+        when local_local_compare_jump;
+    /// `xs[i]` with locals.
+    LOCAL_INDEX_LOCAL = [GetLocal(A), GetLocal(B), GetIndex]
+        when local_index_local;
+    /// Two locals pushed at once.
+    GET_LOCAL_2 = [GetLocal(A), GetLocal(B)]
+        when get_local_2;
+    /// `a < k` and its conditional jump, for a number `k`.
+    LOCAL_LESS_CONST_JUMP = [GetLocal(A), Constant(K), Less, JumpIfFalse(JUMP), Pop]
+        when local_number_compare_jump;
     /// As above with `GREATER`.
-    pub const LOCAL_GREATER_LOCAL_JUMP: u8 = FIRST + 4;
-    /// `GET_LOCAL a; CONSTANT k; ADD; SET_LOCAL c; POP` (8 bytes).
-    pub const LOCAL_ADD_CONST_SET: u8 = FIRST + 5;
-    /// As above with `SUBTRACT`.
-    pub const LOCAL_SUB_CONST_SET: u8 = FIRST + 6;
-    /// `GET_LOCAL a; CONSTANT k; ADD` (5 bytes).
-    pub const LOCAL_ADD_CONST: u8 = FIRST + 7;
-    /// As above with `SUBTRACT`.
-    pub const LOCAL_SUB_CONST: u8 = FIRST + 8;
-    /// `GET_LOCAL a; GET_LOCAL b; GET_INDEX` (5 bytes).
-    pub const LOCAL_INDEX_LOCAL: u8 = FIRST + 9;
-    /// `ADD; SET_LOCAL c; POP` (4 bytes).
-    pub const ADD_SET_LOCAL_POP: u8 = FIRST + 10;
-    /// `SET_LOCAL c; POP` (3 bytes).
-    pub const SET_LOCAL_POP: u8 = FIRST + 11;
-    /// `NIL; RETURN` (2 bytes): every function that falls off its end.
-    pub const NIL_RETURN: u8 = FIRST + 12;
-    /// `GET_LOCAL a; GET_LOCAL b; ADD; SET_LOCAL c; POP` (8 bytes):
-    /// `a = a + b;`.
-    pub const LOCAL_ADD_LOCAL_SET: u8 = FIRST + 13;
-    /// `GET_LOCAL a; GET_LOCAL xs; GET_LOCAL i; GET_INDEX; ADD; SET_LOCAL c;
-    /// POP` (11 bytes): `total = total + xs[i];`, the reduction over a
-    /// list that Lox (without iterators) writes with an index.
-    pub const LOCAL_ADD_INDEX_SET: u8 = FIRST + 14;
-    /// A `for` loop's step, Lua's FORLOOP: the increment clause
-    /// `GET_LOCAL a; CONSTANT k; ADD/SUBTRACT; SET_LOCAL c; POP; LOOP off`
-    /// (11 bytes) whose loop target is the condition `GET_LOCAL x;
-    /// CONSTANT/GET_LOCAL y; LESS/GREATER; JUMP_IF_FALSE; POP`, run as one
-    /// instruction: `FOR_<increment>_<comparison>_<y>`. The condition's
+    LOCAL_GREATER_CONST_JUMP = [GetLocal(A), Constant(K), Greater, JumpIfFalse(JUMP), Pop]
+        when local_number_compare_jump;
+    /// A `for` loop's step, Lua's FORLOOP: the increment clause `i = i + k;`
+    /// and its `LOOP`, whose target is the condition `i < y` (`y` a number
+    /// constant) and its jump, run as one instruction. The condition's
     /// operands are read where the condition is (its opcode bytes are not
-    /// read: they may be quickened).
-    pub const FOR_ADD_LESS_CONST: u8 = FIRST + 15;
-    pub const FOR_ADD_LESS_LOCAL: u8 = FIRST + 16;
-    pub const FOR_ADD_GREATER_CONST: u8 = FIRST + 17;
-    pub const FOR_ADD_GREATER_LOCAL: u8 = FIRST + 18;
-    pub const FOR_SUB_LESS_CONST: u8 = FIRST + 19;
-    pub const FOR_SUB_LESS_LOCAL: u8 = FIRST + 20;
-    pub const FOR_SUB_GREATER_CONST: u8 = FIRST + 21;
-    pub const FOR_SUB_GREATER_LOCAL: u8 = FIRST + 22;
+    /// read: they may be quickened), with `LOCAL_LESS_CONST_JUMP`'s layout.
+    FOR_ADD_LESS_CONST = [GetLocal(A), Constant(K), Add, SetLocal(C), Pop, Loop(BACK)]
+        when for_less_const;
+    /// As above, `y` a local.
+    FOR_ADD_LESS_LOCAL = [GetLocal(A), Constant(K), Add, SetLocal(C), Pop, Loop(BACK)]
+        when for_less_local;
+    /// As above, `i > y`, `y` a number constant.
+    FOR_ADD_GREATER_CONST = [GetLocal(A), Constant(K), Add, SetLocal(C), Pop, Loop(BACK)]
+        when for_greater_const;
+    /// As above, `y` a local.
+    FOR_ADD_GREATER_LOCAL = [GetLocal(A), Constant(K), Add, SetLocal(C), Pop, Loop(BACK)]
+        when for_greater_local;
+    /// `i = i - k` stepping to `i < y`, `y` a number constant.
+    FOR_SUB_LESS_CONST = [GetLocal(A), Constant(K), Subtract, SetLocal(C), Pop, Loop(BACK)]
+        when for_less_const;
+    /// As above, `y` a local.
+    FOR_SUB_LESS_LOCAL = [GetLocal(A), Constant(K), Subtract, SetLocal(C), Pop, Loop(BACK)]
+        when for_less_local;
+    /// As above, `i > y`, `y` a number constant.
+    FOR_SUB_GREATER_CONST = [GetLocal(A), Constant(K), Subtract, SetLocal(C), Pop, Loop(BACK)]
+        when for_greater_const;
+    /// As above, `y` a local.
+    FOR_SUB_GREATER_LOCAL = [GetLocal(A), Constant(K), Subtract, SetLocal(C), Pop, Loop(BACK)]
+        when for_greater_local;
+    /// `a = a + k;` for a number `k`.
+    LOCAL_ADD_CONST_SET = [GetLocal(A), Constant(K), Add, SetLocal(C), Pop]
+        when local_number_set;
+    /// `a = a - k;` for a number `k`.
+    LOCAL_SUB_CONST_SET = [GetLocal(A), Constant(K), Subtract, SetLocal(C), Pop]
+        when local_number_set;
+    /// `a + k` for a number `k`.
+    LOCAL_ADD_CONST = [GetLocal(A), Constant(K), Add]
+        when local_number;
+    /// `a - k` for a number `k`.
+    LOCAL_SUB_CONST = [GetLocal(A), Constant(K), Subtract]
+        when local_number;
+    /// The end of `x = a + b;` once `a + b` is on the stack.
+    ADD_SET_LOCAL_POP = [Add, SetLocal(C), Pop]
+        when add_set_local_pop;
+    /// The end of an assignment statement.
+    SET_LOCAL_POP = [SetLocal(C), Pop]
+        when set_local_pop;
+    /// Every function that falls off its end.
+    NIL_RETURN = [Nil, Return]
+        when always;
 }
 
 /// Rewrites the first byte of every matched site in `code` (a copy of
@@ -125,7 +252,7 @@ pub fn quicken(
 
 /// The original code of a function with what the verifier found, which
 /// the matcher reads.
-struct Verified<'a> {
+pub(crate) struct Verified<'a> {
     code: &'a [u8],
     heights: &'a [Option<usize>],
     constants: &'a [Constant],
@@ -166,129 +293,40 @@ impl Verified<'_> {
         .then_some(less)
     }
 
-    /// `ADD` or `SUBTRACT` at `q`: `Some(true)` for `ADD`.
-    fn arith(&self, q: usize) -> Option<bool> {
-        if self.at(q, OpCode::Add) {
-            Some(true)
-        } else if self.at(q, OpCode::Subtract) {
-            Some(false)
-        } else {
-            None
+    /// The instructions of `shape` one after another from `p`, each at an
+    /// instruction start the verifier reached.
+    fn shape_at(&self, p: usize, shape: &[OpCode]) -> bool {
+        let mut q = p;
+        for &op in shape {
+            if !self.at(q, op) {
+                return false;
+            }
+            q += instruction_len(op);
         }
+        true
     }
 
     /// The fused opcode for the sequence starting at instruction `p`
-    /// (entered at stack height `h`), if any.
+    /// (entered at stack height `h`): the first row of [`TABLE`] whose
+    /// shape is there and whose predicate holds.
     fn match_site(&self, p: usize, h: usize) -> Option<u8> {
-        if self.at(p, OpCode::GetLocal) {
-            if self.at(p + 2, OpCode::GetLocal) {
-                return self.match_local_local(p, h);
-            }
-            if self.at(p + 2, OpCode::Constant) && self.number(p + 3) {
-                return self.match_local_number(p, h);
-            }
-            return None;
-        }
-        // ADD at h pops two; SET_LOCAL c must write below both operands.
-        if self.at(p, OpCode::Add)
-            && self.at(p + 1, OpCode::SetLocal)
-            && self.operand(p + 2) + 2 < h
-            && self.at(p + 3, OpCode::Pop)
-        {
-            return Some(qop::ADD_SET_LOCAL_POP);
-        }
-        // The fast path pops first: c must be below the popped value.
-        if self.at(p, OpCode::SetLocal)
-            && self.operand(p + 1) + 1 < h
-            && self.at(p + 2, OpCode::Pop)
-        {
-            return Some(qop::SET_LOCAL_POP);
-        }
-        if self.at(p, OpCode::Nil) && self.at(p + 1, OpCode::Return) {
-            return Some(qop::NIL_RETURN);
-        }
-        None
+        TABLE
+            .iter()
+            .find(|f| self.shape_at(p, f.shape) && (f.when)(self, p, h))
+            .map(|f| f.opcode)
     }
 
-    /// The fused sequences that start `GET_LOCAL a; GET_LOCAL b`.
-    fn match_local_local(&self, p: usize, h: usize) -> Option<u8> {
-        // The fast paths read slot b (and the others named below) before
-        // pushing anything, so each must be a slot that existed already.
-        if self.operand(p + 3) < h {
-            if self.at(p + 4, OpCode::Add)
-                && self.at(p + 5, OpCode::SetLocal)
-                && self.operand(p + 6) < h
-                && self.at(p + 7, OpCode::Pop)
-            {
-                return Some(qop::LOCAL_ADD_LOCAL_SET);
-            }
-            if self.at(p + 4, OpCode::GetLocal)
-                && self.operand(p + 5) < h
-                && self.at(p + 6, OpCode::GetIndex)
-                && self.at(p + 7, OpCode::Add)
-                && self.at(p + 8, OpCode::SetLocal)
-                && self.operand(p + 9) < h
-                && self.at(p + 10, OpCode::Pop)
-            {
-                return Some(qop::LOCAL_ADD_INDEX_SET);
-            }
-            match self.compare_jump(p + 4) {
-                Some(true) => return Some(qop::LOCAL_LESS_LOCAL_JUMP),
-                Some(false) => return Some(qop::LOCAL_GREATER_LOCAL_JUMP),
-                None => {}
-            }
-            if self.at(p + 4, OpCode::GetIndex) {
-                return Some(qop::LOCAL_INDEX_LOCAL);
-            }
-        }
-        // Not when the second GET_LOCAL starts a longer fusion: the fast
-        // path would skip over it.
-        match self.match_site(p + 2, h + 1) {
-            Some(qop::GET_LOCAL_2) | None => Some(qop::GET_LOCAL_2),
-            Some(_) => None,
-        }
+    /// The operand byte `offset` (a `layout` offset) of the sequence at `p`.
+    fn arg(&self, p: usize, offset: usize) -> usize {
+        self.operand(p + 1 + offset)
     }
 
-    /// The fused sequences that start `GET_LOCAL a; CONSTANT k` with a
-    /// number `k`.
-    fn match_local_number(&self, p: usize, h: usize) -> Option<u8> {
-        match self.compare_jump(p + 4) {
-            Some(true) => return Some(qop::LOCAL_LESS_CONST_JUMP),
-            Some(false) => return Some(qop::LOCAL_GREATER_CONST_JUMP),
-            None => {}
-        }
-        let add = self.arith(p + 4)?;
-        // SET_LOCAL c, verified at h + 1, writes below h: not the temporary
-        // the fast path never pushes.
-        if self.at(p + 5, OpCode::SetLocal)
-            && self.operand(p + 6) < h
-            && self.at(p + 7, OpCode::Pop)
-        {
-            if let Some(step) = self.for_step(p, h, add) {
-                return Some(step);
-            }
-            return Some(if add {
-                qop::LOCAL_ADD_CONST_SET
-            } else {
-                qop::LOCAL_SUB_CONST_SET
-            });
-        }
-        Some(if add {
-            qop::LOCAL_ADD_CONST
-        } else {
-            qop::LOCAL_SUB_CONST
-        })
-    }
-
-    /// `FOR_*` when the increment clause at `p` (already matched up to its
-    /// `POP`, entered at height `h`) ends with a `LOOP` back to a
-    /// fused-shape condition entered at the same height.
-    fn for_step(&self, p: usize, h: usize, add: bool) -> Option<u8> {
-        if !self.at(p + 8, OpCode::Loop) {
-            return None;
-        }
-        let back = (self.operand(p + 9) << 8) | self.operand(p + 10);
-        let t = (p + 11).checked_sub(back)?;
+    /// The condition a `for` step at `p` loops back to, when it has a fused
+    /// shape entered at the step's height `h`: (`LESS`?, `y` a constant?).
+    fn for_condition(&self, p: usize, h: usize) -> Option<(bool, bool)> {
+        use layout::FOR_ADD_LESS_CONST as step;
+        let back = (self.arg(p, step::BACK) << 8) | self.arg(p, step::BACK + 1);
+        let t = (p + step::LEN + 1).checked_sub(back)?;
         if self.height(t) != Some(h) || !self.at(t, OpCode::GetLocal) {
             return None;
         }
@@ -299,18 +337,85 @@ impl Verified<'_> {
         } else {
             return None;
         };
-        let less = self.compare_jump(t + 4)?;
-        Some(match (add, less, y_const) {
-            (true, true, true) => qop::FOR_ADD_LESS_CONST,
-            (true, true, false) => qop::FOR_ADD_LESS_LOCAL,
-            (true, false, true) => qop::FOR_ADD_GREATER_CONST,
-            (true, false, false) => qop::FOR_ADD_GREATER_LOCAL,
-            (false, true, true) => qop::FOR_SUB_LESS_CONST,
-            (false, true, false) => qop::FOR_SUB_LESS_LOCAL,
-            (false, false, true) => qop::FOR_SUB_GREATER_CONST,
-            (false, false, false) => qop::FOR_SUB_GREATER_LOCAL,
-        })
+        Some((self.compare_jump(t + 4)?, y_const))
     }
+}
+
+// The predicates of the table's rows: what must hold beyond the shape.
+// `h` is the stack height on entry; a fast path that reads a slot before
+// pushing anything needs a slot that existed already (`< h`), and one that
+// stores after popping must store below what it popped.
+
+fn local_add_local_set(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    use layout::LOCAL_ADD_LOCAL_SET as l;
+    v.arg(p, l::B) < h && v.arg(p, l::C) < h
+}
+
+fn local_add_index_set(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    use layout::LOCAL_ADD_INDEX_SET as l;
+    v.arg(p, l::XS) < h && v.arg(p, l::I) < h && v.arg(p, l::C) < h
+}
+
+fn local_local_compare_jump(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    v.arg(p, layout::LOCAL_LESS_LOCAL_JUMP::B) < h
+}
+
+fn local_index_local(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    v.arg(p, layout::LOCAL_INDEX_LOCAL::B) < h
+}
+
+/// Not when the second `GET_LOCAL` starts a longer fusion: the fast path
+/// would skip over it.
+fn get_local_2(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    matches!(v.match_site(p + 2, h + 1), Some(qop::GET_LOCAL_2) | None)
+}
+
+fn local_number(v: &Verified<'_>, p: usize, _h: usize) -> bool {
+    v.number(p + 1 + layout::LOCAL_ADD_CONST::K)
+}
+
+fn local_number_compare_jump(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    local_number(v, p, h)
+}
+
+/// `SET_LOCAL c`, verified at `h + 1`, writes below `h`: not the temporary
+/// the fast path never pushes.
+fn local_number_set(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    local_number(v, p, h) && v.arg(p, layout::LOCAL_ADD_CONST_SET::C) < h
+}
+
+fn for_step(v: &Verified<'_>, p: usize, h: usize, less: bool, y_const: bool) -> bool {
+    local_number_set(v, p, h) && v.for_condition(p, h) == Some((less, y_const))
+}
+
+fn for_less_const(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    for_step(v, p, h, true, true)
+}
+
+fn for_less_local(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    for_step(v, p, h, true, false)
+}
+
+fn for_greater_const(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    for_step(v, p, h, false, true)
+}
+
+fn for_greater_local(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    for_step(v, p, h, false, false)
+}
+
+/// `ADD` at `h` pops two; `SET_LOCAL c` must write below both operands.
+fn add_set_local_pop(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    v.arg(p, layout::ADD_SET_LOCAL_POP::C) + 2 < h
+}
+
+/// The fast path pops first: `c` must be below the popped value.
+fn set_local_pop(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    v.arg(p, layout::SET_LOCAL_POP::C) + 1 < h
+}
+
+fn always(_: &Verified<'_>, _: usize, _: usize) -> bool {
+    true
 }
 
 #[cfg(test)]
@@ -358,37 +463,13 @@ mod tests {
     /// Dense after `lang`'s opcodes (see [`qop`]), and none taken twice.
     #[test]
     fn fused_opcodes_follow_the_lang_opcodes_densely() {
-        let all = [
-            qop::GET_LOCAL_2,
-            qop::LOCAL_LESS_CONST_JUMP,
-            qop::LOCAL_GREATER_CONST_JUMP,
-            qop::LOCAL_LESS_LOCAL_JUMP,
-            qop::LOCAL_GREATER_LOCAL_JUMP,
-            qop::LOCAL_ADD_CONST_SET,
-            qop::LOCAL_SUB_CONST_SET,
-            qop::LOCAL_ADD_CONST,
-            qop::LOCAL_SUB_CONST,
-            qop::LOCAL_INDEX_LOCAL,
-            qop::ADD_SET_LOCAL_POP,
-            qop::SET_LOCAL_POP,
-            qop::NIL_RETURN,
-            qop::LOCAL_ADD_LOCAL_SET,
-            qop::LOCAL_ADD_INDEX_SET,
-            qop::FOR_ADD_LESS_CONST,
-            qop::FOR_ADD_LESS_LOCAL,
-            qop::FOR_ADD_GREATER_CONST,
-            qop::FOR_ADD_GREATER_LOCAL,
-            qop::FOR_SUB_LESS_CONST,
-            qop::FOR_SUB_LESS_LOCAL,
-            qop::FOR_SUB_GREATER_CONST,
-            qop::FOR_SUB_GREATER_LOCAL,
-        ];
+        let all = qop::ALL;
         let mut sorted = all.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), all.len(), "a fused opcode taken twice");
         assert!(OpCode::from_u8(qop::FIRST - 1).is_some());
-        for &b in &all {
+        for &b in all {
             assert!(OpCode::from_u8(b).is_none(), "{b:#x} is a lang opcode");
         }
         let last = *sorted.last().unwrap();
@@ -396,6 +477,47 @@ mod tests {
             last - qop::FIRST < 32,
             "fused opcodes spread out: {sorted:x?}"
         );
+    }
+
+    /// The layouts the table derives, against the sequences' bytes as
+    /// `lang` emits them (the interpreter's handlers read these offsets).
+    #[test]
+    fn layouts_match_the_compiled_sequences() {
+        use layout::*;
+        assert_eq!(
+            (GET_LOCAL_2::A, GET_LOCAL_2::B, GET_LOCAL_2::LEN),
+            (0, 2, 3)
+        );
+        assert_eq!(
+            (LOCAL_LESS_CONST_JUMP::K, LOCAL_LESS_CONST_JUMP::JUMP),
+            (2, 5)
+        );
+        assert_eq!(LOCAL_LESS_CONST_JUMP::LEN, 8);
+        assert_eq!(
+            (
+                LOCAL_ADD_INDEX_SET::XS,
+                LOCAL_ADD_INDEX_SET::I,
+                LOCAL_ADD_INDEX_SET::C
+            ),
+            (2, 4, 8)
+        );
+        assert_eq!(
+            (LOCAL_ADD_INDEX_SET::LEN, LOCAL_ADD_INDEX_SET::COUNT),
+            (10, 7)
+        );
+        assert_eq!(
+            (FOR_SUB_GREATER_LOCAL::C, FOR_SUB_GREATER_LOCAL::BACK),
+            (5, 8)
+        );
+        assert_eq!(
+            (FOR_ADD_LESS_CONST::LEN, FOR_ADD_LESS_CONST::COUNT),
+            (10, 6)
+        );
+        assert_eq!((ADD_SET_LOCAL_POP::C, SET_LOCAL_POP::C), (1, 0));
+        for f in TABLE {
+            let bytes: usize = f.shape.iter().map(|&op| instruction_len(op)).sum();
+            assert!(bytes >= 2, "{}: a fusion of one byte", f.name);
+        }
     }
 
     #[test]

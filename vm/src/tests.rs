@@ -85,10 +85,12 @@ fn hoard<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
 #[test]
 fn a_native_holding_its_results_across_collections_keeps_them() {
     let out = Shared::default();
-    let mut gc = gc::GcConfig::default();
-    gc.stress = true;
-    gc.verify = true;
-    gc.poison = true;
+    let gc = gc::GcConfig {
+        stress: true,
+        verify: true,
+        poison: true,
+        ..Default::default()
+    };
     let mut vm = Vm::new(
         VmOptions {
             gc,
@@ -106,5 +108,108 @@ fn a_native_holding_its_results_across_collections_keeps_them() {
     assert!(
         vm.gc_stats().num_gc > 300,
         "stress mode collected at every allocation"
+    );
+}
+
+// ------------------------------------------------------------- seed 003
+
+/// The scenario a child test process runs (`SEED_003_SCENARIO`), if it is
+/// one: the parent re-executes this test binary on one test, and asserts
+/// on how it died (an invariant throw aborts the process).
+const SCENARIO: &str = "SEED_003_SCENARIO";
+
+/// Coroutines parked with live stacks while collections run (stress mode
+/// collects at every allocation). The natives are the test's own: the VM
+/// crate cannot use stdlib.
+const SEED_003_PROGRAM: &[u8] = b"fun f(n) { var xs = [n]; yield(); return xs; } \
+    var a = spawn f(1); var b = spawn f(2); yield(); \
+    print a.join()[0] + b.join()[0];";
+
+fn test_yield<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
+    ctx.yield_now();
+    Ok(crate::Handle::nil())
+}
+
+fn test_join<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
+    ctx.coroutine_join(ctx.receiver())
+}
+
+/// Runs the program under `--gc-stress --gc-verify` with `bug`.
+fn run_seed_003(bug: crate::Seed003) -> String {
+    let out = Shared::default();
+    let gc = gc::GcConfig {
+        stress: true,
+        verify: true,
+        ..Default::default()
+    };
+    let mut vm = Vm::new(
+        VmOptions {
+            gc,
+            ..VmOptions::default()
+        },
+        Box::new(out.clone()),
+    );
+    vm.define_native("yield", 0, test_yield);
+    vm.define_method(crate::MethodReceiver::Coroutine, "join", 0, test_join);
+    vm.set_seed_bug(bug);
+    vm.interpret(SEED_003_PROGRAM).expect("program runs");
+    out.take()
+}
+
+/// In a child process, runs this test's scenario; in the parent, runs the
+/// child and returns (exited successfully, stderr).
+fn seed_003_child(test: &str, bug: crate::Seed003) -> Option<(bool, String)> {
+    if std::env::var(SCENARIO).as_deref() == Ok(test) {
+        print!("{}", run_seed_003(bug));
+        return None;
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            &format!("tests::{test}"),
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SCENARIO, test)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("spawn the child test");
+    Some((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn seed_003_clean_run_scans_every_stack_once() {
+    assert_eq!(run_seed_003(crate::Seed003::None), "3\n");
+}
+
+#[test]
+fn seed_003_missed_scan_is_caught() {
+    let Some((ok, stderr)) =
+        seed_003_child("seed_003_missed_scan_is_caught", crate::Seed003::SkipScan)
+    else {
+        return;
+    };
+    assert!(!ok, "the missed scan went unnoticed: {stderr}");
+    assert!(
+        stderr.contains("fatal error: gc: SCAN_ONCE:")
+            && stderr.contains("not scanned in this cycle"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn seed_003_double_scan_is_caught() {
+    let Some((ok, stderr)) =
+        seed_003_child("seed_003_double_scan_is_caught", crate::Seed003::DoubleScan)
+    else {
+        return;
+    };
+    assert!(!ok, "the double scan went unnoticed: {stderr}");
+    assert!(
+        stderr.contains("fatal error: gc: SCAN_ONCE:") && stderr.contains("scanned twice"),
+        "{stderr}"
     );
 }

@@ -229,6 +229,12 @@ impl Vm {
         self.list_push_name = self.mu.find_interned(name.as_bytes());
     }
 
+    /// Re-introduces seed 003 in the stack scan (tests only).
+    #[cfg(any(test, feature = "seed-bugs"))]
+    pub fn set_seed_bug(&mut self, bug: crate::Seed003) {
+        self.mu.seeds.bug = bug;
+    }
+
     // ------------------------------------------------------ introspection
 
     pub fn gc_stats(&self) -> gc::GcStats {

@@ -2,6 +2,7 @@
 
 use super::{blacken, CoroutineObj, Gc, ObjKind, ObjRef, StringObj, TableLoc};
 use crate::intern::InternSet;
+use crate::invariant::{vm_throw, Invariant};
 use crate::value::Value;
 use gc::{Embedder, MarkView, Marker, ObjPtr};
 
@@ -21,6 +22,8 @@ pub struct Roots<'a> {
     pub pinned: &'a [Gc<StringObj>],
     pub strings: &'a mut InternSet,
     pub verify: bool,
+    /// Seed 003's injection points (empty without the test switch).
+    pub(crate) seeds: crate::seeds::SeedHooks,
 }
 
 fn mark_value(m: &mut Marker<'_>, v: Value) {
@@ -47,7 +50,7 @@ unsafe impl Embedder for Roots<'_> {
         {
             m.mark(c.as_ref().ptr());
         }
-        if crate::seeds::double_scan() {
+        if self.seeds.rescans_current() {
             // Seed 003 re-introduced: the running coroutine also scans its
             // own stack "at its safepoint", after the collector has.
             if let Some(c) = self.current {
@@ -69,16 +72,15 @@ unsafe impl Embedder for Roots<'_> {
     fn trace(&mut self, obj: ObjPtr, m: &mut Marker<'_>) {
         let r = ObjRef::from_ptr(obj);
         if self.verify && r.kind_checked().is_none() {
-            eprintln!(
-                "loam: gc verify: object {:p} has no valid kind byte (BAD_OBJECT_HEADER)",
-                obj
+            vm_throw(
+                Invariant::Init,
+                format_args!("traced object {obj:p} has no valid kind byte"),
             );
-            std::process::abort();
         }
         if r.kind() == ObjKind::Coroutine {
             let c: Gc<CoroutineObj> = Gc::from_ref_unchecked(r);
-            if crate::seeds::skip_stack_scan() {
-                return; // seed 003, re-introduced for its regression test
+            if self.seeds.skips_stack_scan() {
+                return;
             }
             // Go's `_Gscan` protocol (`gc::stackscan`): only the winner of
             // the claim scans. With the world stopped the marker is the
@@ -116,17 +118,19 @@ unsafe impl Embedder for Roots<'_> {
     }
 }
 
-/// A coroutine stack scanned twice or not at all (seed 003): abort, naming
-/// the invariant and the coroutine.
+/// A coroutine stack scanned twice or not at all (seed 003): the
+/// collector's SCAN_ONCE, thrown the collector's way, naming the coroutine.
 fn scan_once_violation(c: Gc<CoroutineObj>, what: &str) -> ! {
-    eprintln!(
-        "loam: fatal collector error: SCAN_ONCE: coroutine {} ({:?}, sp {}, {} frames, last scanned in cycle {}) {}",
-        c.id,
-        c.state(),
-        c.sp(),
-        c.frame_count(),
-        c.scan_state().last_scanned(),
-        what
-    );
-    std::process::abort();
+    gc::throw(
+        gc::Invariant::ScanOnce,
+        format_args!(
+            "coroutine {} ({:?}, sp {}, {} frames, last scanned in cycle {}) {}",
+            c.id,
+            c.state(),
+            c.sp(),
+            c.frame_count(),
+            c.scan_state().last_scanned(),
+            what
+        ),
+    )
 }
