@@ -70,10 +70,11 @@ mod error;
 mod number;
 mod opcode;
 pub mod scanner;
+pub mod syntax;
 
 pub use chunk::{Chunk, Constant, Proto};
-pub use compiler::{compile, COMPILE_STACK_SIZE, MAX_EXPR_NESTING, MAX_NESTING};
+pub use compiler::{compile, syntax_errors, COMPILE_STACK_SIZE, MAX_EXPR_NESTING, MAX_NESTING};
 pub use disasm::{constant_text, disassemble, disassemble_chunk, disassemble_instruction};
-pub use error::{CompileError, ErrorAt};
+pub use error::{CompileError, ErrorAt, ErrorClass};
 pub use number::{format_number, write_number};
 pub use opcode::{opcode_bytes as op, OpCode, Operands, StackEffect};
