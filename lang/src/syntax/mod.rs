@@ -14,6 +14,8 @@
 //! the comments between them), [`format`] (the canonical layout of
 //! `loam fmt`), [`lint`] (the warnings of `loam check`).
 
+mod doc;
+pub mod format;
 mod lexer;
 pub mod tree;
 
