@@ -17,6 +17,7 @@
 mod doc;
 pub mod format;
 mod lexer;
+pub mod lint;
 pub mod tree;
 
 use std::fmt;
