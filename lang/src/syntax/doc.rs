@@ -4,10 +4,12 @@
 //! be UTF-8, and every token is copied from it unchanged.
 //!
 //! A [`Doc::Group`] is printed flat (its [`Doc::Line`]s as spaces) when it
-//! fits in [`WIDTH`] columns up to the next line break, else broken (each
-//! `Line` a newline). Two choices differ from Prettier, both so that the
-//! layout is a function of the tokens and comments alone:
+//! fits in [`WIDTH`] columns, else broken (each `Line` a newline). Three
+//! choices differ from Prettier:
 //!
+//! * only the group itself must fit, not what follows it on the line:
+//!   breaking `f(x)` in `a = f(x).g();` cannot make the line fit, only
+//!   uglier;
 //! * a hard line break inside a group (a function body in an argument
 //!   list) does not break the group: it only ends the measured line, so
 //!   `f(fun () {` stays on one line and the body follows;
@@ -189,7 +191,7 @@ pub(crate) fn print(doc: &Doc<'_>) -> Vec<u8> {
             }
             Doc::Concat(docs) => stack.extend(docs.iter().rev().map(|d| (indent, mode, d))),
             Doc::Group(docs) => {
-                let flat = mode == Mode::Flat || fits(docs, &stack, WIDTH.saturating_sub(p.col));
+                let flat = mode == Mode::Flat || fits(docs, WIDTH.saturating_sub(p.col));
                 let mode = if flat { Mode::Flat } else { Mode::Break };
                 stack.extend(docs.iter().rev().map(|d| (indent, mode, d)));
             }
@@ -198,22 +200,12 @@ pub(crate) fn print(doc: &Doc<'_>) -> Vec<u8> {
     p.out
 }
 
-/// Whether `group`, printed flat, and what follows it up to the next line
-/// break fit in `width` columns.
-fn fits(group: &[Doc<'_>], rest: &[(usize, Mode, &Doc<'_>)], width: usize) -> bool {
+/// Whether `group`, printed flat, fits in `width` columns (up to its
+/// first hard line break, if it has one).
+fn fits(group: &[Doc<'_>], width: usize) -> bool {
     let mut remaining = width;
-    // (mode, inside the group being measured, doc), next on top.
-    let mut work: Vec<(Mode, bool, &Doc<'_>)> =
-        group.iter().rev().map(|d| (Mode::Flat, true, d)).collect();
-    let mut rest = rest.iter().rev();
-    loop {
-        let (mode, inside, doc) = match work.pop() {
-            Some(item) => item,
-            None => match rest.next() {
-                Some(&(_, mode, doc)) => (mode, false, doc),
-                None => return true,
-            },
-        };
+    let mut work: Vec<&Doc<'_>> = group.iter().rev().collect();
+    while let Some(doc) = work.pop() {
         let used = match doc {
             Doc::Text(text) => {
                 let (w, multi_line) = measure(text);
@@ -222,16 +214,12 @@ fn fits(group: &[Doc<'_>], rest: &[(usize, Mode, &Doc<'_>)], width: usize) -> bo
                 }
                 w
             }
-            Doc::Space => 1,
-            Doc::Line if mode == Mode::Flat => 1,
-            Doc::SoftLine if mode == Mode::Flat => 0,
-            Doc::Line | Doc::SoftLine | Doc::HardLine | Doc::BlankLine => return true,
-            // A comment cannot be inside a flat group; after the group it
-            // ends the line without counting (as a trailing comment may
-            // run past the width).
-            Doc::LeadingComment(_) | Doc::TrailingComment(_) => return !inside,
+            Doc::Space | Doc::Line => 1,
+            Doc::SoftLine => 0,
+            Doc::HardLine | Doc::BlankLine => return true,
+            Doc::LeadingComment(_) | Doc::TrailingComment(_) => return false,
             Doc::Indent(docs) | Doc::Nest(docs) | Doc::Concat(docs) | Doc::Group(docs) => {
-                work.extend(docs.iter().rev().map(|d| (mode, inside, d)));
+                work.extend(docs.iter().rev());
                 0
             }
         };
@@ -240,6 +228,7 @@ fn fits(group: &[Doc<'_>], rest: &[(usize, Mode, &Doc<'_>)], width: usize) -> bo
             None => return false,
         }
     }
+    true
 }
 
 #[cfg(test)]
