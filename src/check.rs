@@ -196,7 +196,9 @@ fn same_offsets_text(bytes: &[u8]) -> String {
                 let (valid, invalid) = rest.split_at(e.valid_up_to());
                 out.push_str(std::str::from_utf8(valid).unwrap_or_default());
                 let bad = e.error_len().unwrap_or(invalid.len());
-                out.extend(std::iter::repeat_n('?', bad));
+                for _ in 0..bad {
+                    out.push('?');
+                }
                 rest = invalid.get(bad..).unwrap_or_default();
             }
         }

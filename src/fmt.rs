@@ -1,6 +1,5 @@
 //! `loam fmt [--check] [FILE|DIR ...]`: rewrites Lox programs in the
-//! canonical layout (`lang::syntax::format`, written down in
-//! `docs/FORMAT.md`).
+//! canonical layout (defined in the docs of `lang::syntax::format`).
 //!
 //! A file is formatted only if it compiles: otherwise clox's exact errors
 //! are printed (through `render.rs`) and the file is left untouched. A

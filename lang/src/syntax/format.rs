@@ -1,27 +1,66 @@
 //! `loam fmt`'s canonical layout: the syntax tree and its comments printed
 //! back, token for token, with only the whitespace between tokens decided
-//! here. The layout is written down in `docs/FORMAT.md`; in short:
+//! here. There is one layout and no options; this is its definition.
 //!
-//! * two spaces per level, one declaration or statement per line, braces
-//!   K&R style (`} else {`), `{}` for an empty body;
-//! * spaces around binary operators and `=`, after `,`, after keywords;
-//!   none inside brackets, before `(`, `[` and `.`, or after unary `-`, `!`;
-//! * argument, parameter and list-element lists stay on one line when they
-//!   fit in 80 columns, else one item per line, indented; nothing else is
-//!   ever wrapped;
-//! * a body that is not a block stays on its `if`/`else`/`while`/`for`
-//!   line, unless it is itself an `if`, `while` or `for` (then it goes on
-//!   the next line, indented), so a dangling `else` is never misleading;
-//! * blank lines between declarations and statements are kept, at most one
-//!   in a row, never at the start or end of a block or the file;
-//! * comments stay where they are relative to the tokens: a comment after
-//!   code stays at the end of that line, a comment on its own line stays
-//!   on its own line before the same token, indented as the code it
-//!   precedes; trailing spaces, tabs and `\r` are dropped from comments;
-//! * lines end in `\n` and the file in exactly one.
+//! **Lines and indentation.** Two spaces per level, no tabs; indentation
+//! stops growing at 32 levels (64 columns), so pathological nesting stays
+//! linear in size. Lines end in `\n` (a CRLF or CR-only file comes out
+//! with `\n`; a string literal keeps its bytes, line breaks included).
+//! No line ends in a space. The file ends in exactly one `\n`; an empty
+//! program (no tokens, no comments) is an empty file.
+//!
+//! **Declarations and statements.** One per line. Braces are K&R: `{` ends
+//! the line that opens it, `}` stands on its own line at the opening
+//! line's indentation, `} else` shares a line. A block, class body or
+//! function body with nothing inside, not even a comment, is `{}`. Class
+//! methods are laid out like function declarations, without `fun`.
+//!
+//! **Bodies of `if`, `else`, `while`, `for` that are not blocks** stay on
+//! the same line (`if (n < 2) return n;`), except a body that is itself an
+//! `if`, `while` or `for`, which goes on the next line, indented, so that
+//! a dangling `else` lines up with the `if` it belongs to. After a
+//! non-block `then` branch, `else` starts a new line; `else if` stays
+//! together.
+//!
+//! **Spaces.** Around binary operators (`and`, `or` included) and `=`;
+//! after `,` and after the `;`s inside a `for (...)` header (`for (;;)`
+//! stays tight); after keywords (`if (`, `while (`, `for (`, `return x`,
+//! `print x`, `var x`, `class A < B {`, `spawn f()`), and between `fun` and
+//! `(` in an anonymous function (`fun (x) {`); before every `{`. None
+//! inside `()`, `[]`, before `(` of a call or declaration, before `[` of
+//! an index, around `.`, or after unary `-` and `!`.
+//!
+//! **Lists.** Arguments, parameters and list elements stay on one line if
+//! the list fits in 80 columns from where it starts (what follows it on the
+//! line does not count: nothing else is ever wrapped, so breaking a list
+//! cannot make its line fit); otherwise every item goes on its own line,
+//! indented one level, and the closing bracket on its own line. A
+//! function body among the items does not count against the width, so
+//! `spawn fun (x) {` and `setFinalizer(obj, fun (o) {` keep their line and
+//! the body follows, indented one level from that line. Commas are kept as
+//! written, so a list literal's trailing comma stays (`[1, 2,]`).
+//!
+//! **Blank lines.** Kept between declarations, statements, methods and the
+//! comments standing between them, at most one in a row; never after an
+//! opening `{`, before a closing `}`, or at the start or end of the file;
+//! dropped inside expressions.
+//!
+//! **Comments** stay where they are relative to the tokens. A comment after
+//! code on its line stays at the end of that line, one space after the
+//! token it followed (what came after it continues on the next line, one
+//! level deeper if the statement is not over). A comment on a line of its
+//! own stays on a line of its own before the same token, indented like the
+//! code it precedes (inside an expression, one level deeper than the
+//! statement); before a closing `}` it is indented with the block's
+//! contents. A comment inside a list breaks the list. A comment's text is
+//! kept, except the spaces, tabs and `\r` at its end.
+//!
+//! **What is left alone.** A program that does not compile (its bytes stay
+//! as they are), and one with a NUL byte (the program ends there; what
+//! follows is not Lox).
 //!
 //! Because the printer emits exactly the parsed tokens in order, the
-//! formatted program compiles to the same bytecode (only line numbers
+//! formatted program compiles to the same bytecode (only the line numbers
 //! move); [`check_equivalent`] re-scans the output to prove it before a
 //! tool writes anything.
 

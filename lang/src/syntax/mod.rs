@@ -11,8 +11,9 @@
 //! program that compiled.
 //!
 //! Modules: [`tree`] (the syntax tree), `lexer` (tokens with spans and
-//! the comments between them), [`format`] (the canonical layout of
-//! `loam fmt`), [`lint`] (the warnings of `loam check`).
+//! the comments between them), `doc` (a Wadler-style document printer),
+//! [`mod@format`] (the canonical layout of `loam fmt`, built on `doc`),
+//! [`lint`] (the resolver and warnings of `loam check`).
 
 mod doc;
 pub mod format;
