@@ -196,6 +196,18 @@ impl<'a> Layout<'a> {
         }
     }
 
+    fn has_leading(&self, i: usize) -> bool {
+        self.leading.get(i).is_some_and(|l| !l.is_empty())
+    }
+
+    /// The own-line comments before token `i`, which are printed once.
+    fn take_leading(&mut self, i: usize) -> Vec<usize> {
+        self.leading
+            .get_mut(i)
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
     fn comment(&self, index: usize) -> &'a [u8] {
         let source = self.source;
         self.comments
@@ -213,7 +225,8 @@ impl<'a> Layout<'a> {
             return Doc::Concat(Vec::new());
         };
         debug_assert_eq!(token.kind, kind, "layout out of step at token {i}");
-        let mut docs: Vec<Doc<'a>> = std::mem::take(&mut self.leading[i])
+        let mut docs: Vec<Doc<'a>> = self
+            .take_leading(i)
             .into_iter()
             .map(|c| Doc::LeadingComment(self.comment(c)))
             .collect();
@@ -238,7 +251,7 @@ impl<'a> Layout<'a> {
     /// first thing of a list).
     fn statement_start(&mut self, first: bool) -> Doc<'a> {
         let i = self.next;
-        let comments = std::mem::take(&mut self.leading[i]);
+        let comments = self.take_leading(i);
         let mut docs = Vec::new();
         for (k, &c) in comments.iter().enumerate() {
             if self.comment_blank[c] && !(first && k == 0) {
@@ -255,8 +268,7 @@ impl<'a> Layout<'a> {
     /// The own-line comments before a closing `}` or the end of the file,
     /// which belong to the list that ends there.
     fn closing_comments(&mut self, empty: bool) -> Doc<'a> {
-        let i = self.next.min(self.leading.len().saturating_sub(1));
-        let comments = std::mem::take(&mut self.leading[i]);
+        let comments = self.take_leading(self.next);
         let mut docs = Vec::new();
         for (k, &c) in comments.iter().enumerate() {
             if self.comment_blank[c] && !(empty && k == 0) {
@@ -284,7 +296,7 @@ impl<'a> Layout<'a> {
         let open_index = self.next;
         let open = self.token(TokenKind::LeftBrace);
         let bare = self.trailing.get(open_index).is_some_and(Option::is_none);
-        if body.is_empty() && bare && self.leading[self.next].is_empty() {
+        if body.is_empty() && bare && !self.has_leading(self.next) {
             return Doc::Concat(vec![open, self.token(TokenKind::RightBrace)]);
         }
         let mut inner = vec![Doc::HardLine];
@@ -422,7 +434,7 @@ impl<'a> Layout<'a> {
         let open_index = self.next;
         let open = self.token(K::LeftBrace);
         let bare = self.trailing.get(open_index).is_some_and(Option::is_none);
-        if class.methods.is_empty() && bare && self.leading[self.next].is_empty() {
+        if class.methods.is_empty() && bare && !self.has_leading(self.next) {
             docs.extend([open, self.token(K::RightBrace)]);
             return Doc::Concat(docs);
         }
