@@ -10,7 +10,16 @@ use std::path::PathBuf;
 /// With no FILE, starts the interactive REPL. `loam -` reads the script
 /// from standard input.
 #[derive(Parser, Debug)]
-#[command(name = "loam", version, about, long_about = None)]
+#[command(
+    name = "loam",
+    version,
+    about,
+    long_about = None,
+    after_help = "Tools: `loam fmt [--check] [FILE|DIR]...` formats programs; \
+                  `loam check [--deny warnings] FILE` reports likely mistakes \
+                  (see `loam fmt --help`, `loam check --help`). A script named \
+                  `fmt` or `check` runs as `loam ./fmt`."
+)]
 pub struct Cli {
     /// Script to run (`-` for standard input). Omit for the REPL.
     pub file: Option<PathBuf>,

@@ -1,13 +1,17 @@
 //! # loam — the binary
 //!
-//! Code Map entry: the CLI (clap), the REPL (rustyline) and error rendering.
+//! Code Map entry: the CLI (clap), the REPL (rustyline), error rendering,
+//! and the tools over `lang`'s grammar: `loam fmt` (`fmt.rs`) and `loam
+//! check` (`check.rs`).
 //! Exit codes are clox's: 65 compile error, 70 runtime error, 64 usage,
 //! 74 unreadable script; and 130 when Ctrl-C stopped a script (the shell's
 //! code for SIGINT).
 
 #![forbid(unsafe_code)]
 
+mod check;
 mod cli;
+mod fmt;
 mod gcreport;
 mod highlight;
 mod render;
@@ -20,9 +24,27 @@ use std::process::ExitCode;
 use cli::Cli;
 use vm::{Vm, VmOptions};
 
+/// What the command line asks for. A first argument `fmt` or `check`
+/// names a tool; anything else is the interpreter's command line, so a
+/// script called `fmt` runs as `loam ./fmt` (or `loam -- fmt`).
+enum Job {
+    Run(Cli),
+    Fmt(fmt::FmtArgs),
+    Check(check::CheckArgs),
+}
+
+fn parse_args() -> Result<Job, clap::Error> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("fmt") => fmt::FmtArgs::try_parse_from(&args[1..]).map(Job::Fmt),
+        Some("check") => check::CheckArgs::try_parse_from(&args[1..]).map(Job::Check),
+        _ => Cli::try_parse_from(&args).map(Job::Run),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
+    let job = match parse_args() {
+        Ok(job) => job,
         Err(e) => {
             let code = if e.use_stderr() { 64 } else { 0 };
             let _ = e.print();
@@ -31,10 +53,15 @@ fn main() -> ExitCode {
     };
     // The compiler and the interpreter recurse (nested expressions, nested
     // function prototypes): give them a stack sized for `lang::MAX_NESTING`.
+    // The tools compile too, and walk trees as deep.
     let worker = std::thread::Builder::new()
         .name("loam-main".into())
         .stack_size(lang::COMPILE_STACK_SIZE)
-        .spawn(move || run(cli));
+        .spawn(move || match job {
+            Job::Run(cli) => run(cli),
+            Job::Fmt(args) => fmt::run(args),
+            Job::Check(args) => check::run(args),
+        });
     match worker.map(|h| h.join()) {
         Ok(Ok(code)) => ExitCode::from(code as u8),
         _ => {

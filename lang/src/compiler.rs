@@ -26,7 +26,7 @@
 //!   emitted (never by looking at trailing bytes, which may be operands).
 
 use crate::chunk::{Chunk, Constant, Proto};
-use crate::error::{CompileError, ErrorAt};
+use crate::error::{CompileError, ErrorAt, ErrorClass};
 use crate::opcode::OpCode;
 use crate::scanner::{Scanner, Token, TokenKind};
 
@@ -57,6 +57,8 @@ pub const MAX_EXPR_NESTING: usize = 200_000;
 pub const COMPILE_STACK_SIZE: usize = 1024 * 1024 * 1024;
 
 const UINT8_COUNT: usize = 256;
+
+const NESTING_MESSAGE: &str = "Too much nesting.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Precedence {
@@ -231,11 +233,31 @@ struct Compiler<'src> {
     expr_depth: usize,
     stmt_depth: usize,
     aborted: bool,
+    /// Set only by [`syntax_errors`]: semantic and limit errors are then
+    /// neither recorded nor start panic mode.
+    syntax_only: bool,
 }
 
 /// Compiles a whole program. On failure returns every error clox would
 /// print, in order.
 pub fn compile(source: &[u8]) -> Result<Proto, Vec<CompileError>> {
+    compile_with(source, false)
+}
+
+/// The syntax errors of a program and nothing else: the same parse as
+/// [`compile`], but an error that is not [`ErrorClass::Syntax`] is dropped
+/// as if the rule it enforces held, so it does not start panic mode and
+/// cannot hide a syntax error after it (`return 1 +;` at top level gives
+/// `Expect expression.`, where `compile` stops at `Can't return from
+/// top-level code.`). No semantic or limit error changes which tokens the
+/// compiler consumes, so the result is empty exactly when the token
+/// sequence is in the language: the oracle the tools' grammar is tested
+/// against. `Too much nesting.` is kept: it ends the parse.
+pub fn syntax_errors(source: &[u8]) -> Vec<CompileError> {
+    compile_with(source, true).err().unwrap_or_default()
+}
+
+fn compile_with(source: &[u8], syntax_only: bool) -> Result<Proto, Vec<CompileError>> {
     let eof = Token {
         kind: TokenKind::Eof,
         lexeme: &[],
@@ -255,6 +277,7 @@ pub fn compile(source: &[u8]) -> Result<Proto, Vec<CompileError>> {
         expr_depth: 0,
         stmt_depth: 0,
         aborted: false,
+        syntax_only,
     };
     c.advance();
     while !c.match_token(TokenKind::Eof) {
@@ -272,6 +295,12 @@ impl<'src> Compiler<'src> {
     // ----- error reporting -------------------------------------------------
 
     fn error_at(&mut self, token: Token<'src>, message: &'static str) {
+        if self.syntax_only
+            && ErrorClass::of(message) != ErrorClass::Syntax
+            && message != NESTING_MESSAGE
+        {
+            return;
+        }
         if self.panic_mode || self.aborted {
             return;
         }
@@ -304,7 +333,7 @@ impl<'src> Compiler<'src> {
             return;
         }
         self.panic_mode = false;
-        self.error_at_current("Too much nesting.");
+        self.error_at_current(NESTING_MESSAGE);
         self.aborted = true;
         self.current = self.eof_token();
     }

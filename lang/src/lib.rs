@@ -2,7 +2,11 @@
 //!
 //! **Owns:** scanning, parsing, compile-error reporting and bytecode
 //! generation for Lox, plus the instruction-set table ([`OpCode`]), the
-//! disassembler and `%g` number formatting ([`format_number`]).
+//! disassembler and `%g` number formatting ([`format_number`]); and a
+//! second front end for tools only, [`syntax`]: the grammar
+//! (`src/grammar.lalrpop`, turned into a parser by LALRPOP in `build.rs`),
+//! a syntax tree that keeps comments, `loam fmt`'s layout and `loam
+//! check`'s lints.
 //!
 //! **Knows nothing about** the heap, the garbage collector or the VM: its
 //! output is a tree of plain-data [`Proto`]s (a function's bytecode,
@@ -10,8 +14,11 @@
 //! function's `Proto`). The VM turns that tree into runtime objects.
 //!
 //! **Public API:** [`compile`] (`&[u8]` → `Result<Proto, Vec<CompileError>>`),
-//! [`Proto`], [`Chunk`], [`Constant`], [`CompileError`] / [`ErrorAt`]
-//! (with `to_bytes()` giving clox's exact stderr line), [`OpCode`]
+//! [`syntax_errors`] (the same parse, syntax errors only: what the
+//! grammar is tested against), [`Proto`], [`Chunk`], [`Constant`],
+//! [`CompileError`] / [`ErrorAt`] / [`ErrorClass`] (with `to_bytes()`
+//! giving clox's exact stderr line), [`syntax`] (`parse`, `format`,
+//! `lint`), [`OpCode`]
 //! (`from_u8`, `name`, operand layout and stack effect), [`disassemble`],
 //! [`format_number`] / [`write_number`], [`classify`] (token classes for
 //! syntax highlighting, from the same scanner), and the recursion limits
@@ -27,7 +34,10 @@
 //! therefore depends on how much code had been emitted at each token; an
 //! AST-then-codegen design would reorder or drop errors. So this crate
 //! copies the shape of clox's `compiler.c`: a Pratt parser that emits
-//! bytecode directly, with a stack of per-function compiler states.
+//! bytecode directly, with a stack of per-function compiler states. The
+//! LALRPOP grammar in [`syntax`] states the same language for tools; it
+//! never compiles anything, and `tests/grammar.rs` holds it to this
+//! compiler (it accepts exactly what [`syntax_errors`] finds no error in).
 //!
 //! Source is bytes, not UTF-8: a NUL byte ends it, string literals keep
 //! raw bytes, and error lexemes are reported raw.
@@ -72,11 +82,12 @@ mod highlight;
 mod number;
 mod opcode;
 pub mod scanner;
+pub mod syntax;
 
 pub use chunk::{Chunk, Constant, Proto};
-pub use compiler::{compile, COMPILE_STACK_SIZE, MAX_EXPR_NESTING, MAX_NESTING};
+pub use compiler::{compile, syntax_errors, COMPILE_STACK_SIZE, MAX_EXPR_NESTING, MAX_NESTING};
 pub use disasm::{constant_text, disassemble, disassemble_chunk, disassemble_instruction};
-pub use error::{CompileError, ErrorAt};
+pub use error::{CompileError, ErrorAt, ErrorClass};
 pub use highlight::{classify, Classified, TokenClass};
 pub use number::{format_number, write_number};
 pub use opcode::{opcode_bytes as op, OpCode, Operands, StackEffect};

@@ -280,6 +280,18 @@ impl<'src> Scanner<'src> {
         self.lexer.extras
     }
 
+    /// The source the scanner reads: its input up to the first NUL.
+    pub fn source(&self) -> &'src [u8] {
+        self.source
+    }
+
+    /// Byte offsets of the token [`Scanner::next_token`] returned last
+    /// (after the end, an empty range at the end). The compiler does not
+    /// use it; the tools' grammar (`crate::syntax`) builds spans from it.
+    pub fn span(&self) -> std::ops::Range<usize> {
+        self.lexer.span()
+    }
+
     pub fn next_token(&mut self) -> Token<'src> {
         let next = self.lexer.next();
         let line = self.lexer.extras;
