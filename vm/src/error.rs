@@ -50,6 +50,17 @@ impl fmt::Display for RuntimeError {
 
 impl std::error::Error for RuntimeError {}
 
+/// What a runtime error ended, in a session ([`crate::Vm::start_session`])
+/// when it was not the input: the session reports it and goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failed {
+    /// The coroutine with this id (spawn order) has ended; whoever joins
+    /// it gets nil.
+    Coroutine(u64),
+    /// One finalizer; the finalizer coroutine goes on with the next.
+    Finalizer,
+}
+
 /// Why `interpret` failed.
 #[derive(Debug)]
 pub enum InterpretError {

@@ -38,11 +38,12 @@ mod value;
 mod verify;
 mod vm;
 
-pub use error::{InterpretError, RuntimeError, TraceLine, Unwind};
+pub use error::{Failed, InterpretError, RuntimeError, TraceLine, Unwind};
 pub use invariant::Invariant;
 pub use native::{Handle, MethodReceiver, NativeCtx, NativeError, NativeFn, NativeResult};
 pub use print::format_value;
+pub use sched::{ChannelInfo, CoroutineInfo, CoroutineState, Idle};
 #[cfg(any(test, feature = "seed-bugs"))]
 pub use seeds::Seed003;
 pub use value::Value;
-pub use vm::{Vm, VmOptions};
+pub use vm::{OnBackgroundError, Vm, VmOptions};

@@ -20,18 +20,31 @@
 //! finalizer queued by *any* sweeper, at any time, gets run (FINQ_WAKE,
 //! seed 000). A finalizer's Lox runtime error is printed as `finalizer
 //! error: ...` and the coroutine goes on with the next one.
+//!
+//! A session (the REPL, `Vm::start_session`) keeps coroutines past the
+//! input that spawned them. An input runs as main, interleaved with the
+//! others as in a script; between inputs (`Vm::run_background`) main is
+//! idle, with no frame, steps aside, and `pick_next` hands it back when
+//! nothing else can run now or the driver raised its attention flag, so
+//! the driver can wait for the next input until the earliest sleeper is
+//! due. In a session a runtime error ends only the coroutine that raised
+//! it (`run_session`); an interrupt ends only the input, which leaves the
+//! wait queue it is in (`end_input`: each blocked coroutine records the
+//! queue in `blocked_on`).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::Write;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::channel::{self, Received, Sent};
-use crate::error::{RuntimeError, Unwind};
+use crate::error::{Failed, RuntimeError, TraceLine, Unwind};
 use crate::mutator::Mutator;
 use crate::native::NativeError;
 use crate::object::{
-    ChannelObj, CoState, CoroutineObj, FinalizerObj, Gc, ListObj, ObjKind, ObjRef, Stack,
+    BlockedOn, ChannelObj, CoState, CoroutineObj, FinalizerObj, Gc, ListObj, ObjKind, ObjRef, Stack,
 };
 use crate::value::Value;
 use crate::vm::Vm;
@@ -42,6 +55,13 @@ pub const BUDGET: i64 = 10_000;
 /// The longest the VM thread sleeps (every coroutine asleep) before it
 /// looks at the interrupt flag again.
 const INTERRUPT_POLL: Duration = Duration::from_millis(20);
+
+/// Between a session's inputs, the longest the driver waits before the
+/// scheduler looks at the finalizer queue again: the background sweeper
+/// queues finalizers on its own thread and wakes no one (FINQ_WAKE is
+/// polled by the scheduler), so their output still appears while the
+/// user edits a line.
+const FINALIZER_POLL: Duration = Duration::from_millis(100);
 
 /// Why the running coroutine stops (set by a native, acted on by the loop
 /// once the native has returned).
@@ -101,12 +121,84 @@ pub struct Scheduler {
     /// coroutine other than the finalizer's last ran, and queued nothing:
     /// the next time nothing can run is a deadlock.
     rescued: bool,
+    /// A session runs its coroutines between inputs (`Vm::run_background`):
+    /// main is idle, with no frame, and is handed back (so `run` returns)
+    /// when nothing else can run or the driver asks for control; nothing
+    /// is a deadlock and the VM thread never sleeps here.
+    pub(crate) background: bool,
+    /// Set by a session's driver, from any thread, to get control back
+    /// from `Vm::run_background` at the next safepoint.
+    pub(crate) attention: Arc<AtomicBool>,
 }
 
 impl Scheduler {
+    /// Someone else should run: a coroutine is runnable, or, in the
+    /// background, the driver asked for control.
     pub fn has_runnable(&self) -> bool {
-        !self.run_queue.is_empty()
+        !self.run_queue.is_empty() || self.driver_waiting()
     }
+
+    fn driver_waiting(&self) -> bool {
+        self.background && self.attention.load(Ordering::Acquire)
+    }
+}
+
+/// What a session's coroutines wait for once `Vm::run_background` has
+/// handed control back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Idle {
+    /// The driver asked for control (`Vm::attention_flag`), and
+    /// coroutines may still be runnable: call again after serving it.
+    Asked,
+    /// Nothing runs before this instant (the earliest sleeper's wake time,
+    /// or the next look at the finalizer queue): call again then, or when
+    /// an input arrives.
+    Until(Instant),
+    /// Every live coroutine is blocked, or none is left: nothing runs until
+    /// an input does something.
+    Blocked,
+}
+
+/// One live coroutine, as `:coroutines` shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoroutineInfo {
+    /// Spawn order (the first `spawn` is 1); `None` for the finalizer
+    /// coroutine.
+    pub id: Option<u64>,
+    pub state: CoroutineState,
+    /// Where it is: its innermost frame's function and line; without a
+    /// Lox frame (not started yet, or a native body such as `spawn
+    /// ch.recv()`), the `spawn` that made it, and `has_frame` is false.
+    pub at: Option<TraceLine>,
+    pub has_frame: bool,
+}
+
+/// What a live coroutine is doing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CoroutineState {
+    /// In the run queue (or not started yet).
+    Runnable,
+    Sleeping {
+        wakes_in: Duration,
+    },
+    /// Blocked in `ch.recv()`.
+    Receiving(ChannelInfo),
+    /// Blocked in `ch.send(v)`.
+    Sending(ChannelInfo),
+    /// Blocked in `co.join()` on the coroutine with this id.
+    Joining(u64),
+    /// The finalizer coroutine with no finalizer to run.
+    WaitingForFinalizers,
+}
+
+/// A channel someone is blocked on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelInfo {
+    /// The globals that hold it, sorted (channels have no names of their
+    /// own).
+    pub globals: Vec<String>,
+    pub capacity: usize,
+    pub buffered: usize,
 }
 
 /// What a coroutine the scheduler has just loaded does next.
@@ -180,8 +272,8 @@ impl Vm {
         Ok(())
     }
 
-    /// Drops every coroutine but main (the program ended, or a new REPL
-    /// input starts).
+    /// Drops every coroutine but main (the program ended, or an input
+    /// outside a session ended).
     pub(crate) fn abandon_coroutines(&mut self) {
         self.mu.coroutines.abandon();
         self.sched.run_queue.clear();
@@ -195,6 +287,8 @@ impl Vm {
         if c.sp() > 0 {
             c.set_slot(&mut self.mu.wb, c.sp() - 1, value);
         }
+        c.set_blocked_on(BlockedOn::Nothing);
+        c.set_blocked_target(&mut self.mu.wb, Value::NIL);
         c.set_state(CoState::Runnable);
         self.sched.run_queue.push_back(c);
     }
@@ -281,12 +375,27 @@ impl Vm {
             // A blocking point: with every coroutine asleep or blocked, this
             // loop is where the VM thread waits, so Ctrl-C is seen here.
             if self.interrupt_pending() {
-                return Err(self.interrupted());
+                if !self.sched.background {
+                    return Err(self.interrupted());
+                }
+                // Between a session's inputs there is nothing to stop:
+                // Ctrl-C stops an input, never the coroutines.
+                self.clear_interrupt();
             }
             self.fin_wake_check();
             self.wake_sleepers(false);
+            if self.sched.driver_waiting() {
+                if let Some(main) = self.mu.coroutines.main {
+                    return Ok(main);
+                }
+            }
             if let Some(next) = self.sched.run_queue.pop_front() {
                 return Ok(next);
+            }
+            if self.sched.background {
+                if let Some(main) = self.mu.coroutines.main {
+                    return Ok(main);
+                }
             }
             if !self.sched.sleepers.is_empty() {
                 self.wake_sleepers(true);
@@ -413,6 +522,7 @@ impl Vm {
             return Err("No running coroutine.".into());
         };
         co.joiners().push_back(&mut self.mu.wb, cur);
+        self.blocked_on(cur, BlockedOn::Join, co.value());
         self.sched.park = Some(Park::Block);
         Ok(Value::NIL)
     }
@@ -452,6 +562,7 @@ impl Vm {
                     return Err("No running coroutine.".into());
                 };
                 channel::block_sender(&mut self.mu, ch, cur, v);
+                self.blocked_on(cur, BlockedOn::Send, ch.value());
                 self.sched.park = Some(Park::Block);
             }
         }
@@ -471,11 +582,18 @@ impl Vm {
             Received::Blocked => {
                 if let Some(cur) = self.mu.current {
                     channel::block_receiver(&mut self.mu, ch, cur);
+                    self.blocked_on(cur, BlockedOn::Recv, ch.value());
                     self.sched.park = Some(Park::Block);
                 }
                 Value::NIL
             }
         }
+    }
+
+    /// Records which wait queue `co` has just joined (`wake` clears it).
+    fn blocked_on(&mut self, co: Gc<CoroutineObj>, on: BlockedOn, target: Value) {
+        co.set_blocked_on(on);
+        co.set_blocked_target(&mut self.mu.wb, target);
     }
 
     /// `ch.close()`: wakes every receiver with nil and fails every blocked
@@ -564,9 +682,13 @@ impl Vm {
         self.fin_continue()
     }
 
-    /// Prints a finalizer's runtime error (the program goes on).
+    /// Prints a finalizer's runtime error (the program goes on); in a
+    /// session, the session reports it.
     fn report_finalizer_error(&mut self, e: &RuntimeError) {
         self.mu.finalizers_run += 1;
+        if self.report_background(Failed::Finalizer, e) {
+            return;
+        }
         let _ = self.out.flush();
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "finalizer error: {e}");
@@ -584,5 +706,261 @@ impl Vm {
             co.set_open_upvalues(&mut self.mu.wb, None);
         }
         self.fin_continue()
+    }
+
+    // ------------------------------------------------------------ sessions
+
+    /// Runs a session's coroutines, starting with the loaded one (`start`
+    /// is how loading it went), until main is back: its input returned, or (in the background) it was handed
+    /// back idle. A runtime error of any other coroutine ends that
+    /// coroutine only: the session reports it and the rest go on (a
+    /// finalizer's, as in a script, ends that finalizer). What ends the
+    /// input is returned: main's own error (a deadlock included) or
+    /// Ctrl-C, which stops the input wherever it is waiting and nothing
+    /// else (the coroutine running when it is seen goes back to the run
+    /// queue as if preempted; interrupts are only seen at safepoints).
+    pub(crate) fn run_session(
+        &mut self,
+        start: Result<(), RuntimeError>,
+    ) -> Result<(), RuntimeError> {
+        let main = self.mu.coroutines.main;
+        let mut r = start.and_then(|()| self.run());
+        loop {
+            r = match r {
+                Ok(()) if !self.mu.frames.is_empty() => self.run(),
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    let cur = self.mu.current;
+                    let running = cur.is_some_and(|c| c.state() == CoState::Running);
+                    if e.unwind == Unwind::Interrupt {
+                        if running && cur != main {
+                            self.stop_current(Park::Yield);
+                        }
+                        if !self.sched.background {
+                            return Err(e);
+                        }
+                        self.switch_to_next()
+                    } else if cur == main && (running || !self.sched.background) {
+                        return Err(e);
+                    } else if self.is_finalizer_running() {
+                        self.fin_recover(&e)
+                    } else {
+                        if running {
+                            self.fail_current(&e);
+                        }
+                        self.switch_to_next()
+                    }
+                    .and_then(|()| self.run())
+                }
+            };
+        }
+    }
+
+    /// The running coroutine (not main, not the finalizer coroutine) ends
+    /// with runtime error `e`: the session reports it, closures keep the
+    /// values they captured, and whoever joins it gets nil.
+    fn fail_current(&mut self, e: &RuntimeError) {
+        let Some(cur) = self.mu.current else {
+            return;
+        };
+        self.report_background(Failed::Coroutine(cur.id), e);
+        self.sched.park = None;
+        self.close_upvalues(0);
+        self.retire_current(Value::NIL);
+    }
+
+    /// Between a session's inputs: runs the other coroutines until none
+    /// can run now or the driver asks for control, and says what they
+    /// wait for. Main (idle, with no frame) steps aside and is handed
+    /// back by `pick_next`.
+    pub(crate) fn run_between_inputs(&mut self) -> Idle {
+        let Some(main) = self.mu.coroutines.main else {
+            return Idle::Blocked;
+        };
+        debug_assert!(
+            self.mu.current == Some(main) && self.mu.frames.is_empty(),
+            "main is idle between inputs"
+        );
+        self.fin_wake_check();
+        self.wake_sleepers(false);
+        if !self.sched.run_queue.is_empty() && !self.sched.attention.load(Ordering::Acquire) {
+            self.sched.background = true;
+            self.mu.sync_current();
+            main.set_state(CoState::Blocked);
+            let start = self.switch_to_next();
+            let r = self.run_session(start);
+            self.sched.background = false;
+            // Nothing ends an idle main; were it to fail anyway, it is
+            // reset like a failed input.
+            if r.is_err() || self.mu.current != Some(main) {
+                self.end_input();
+            }
+        }
+        self.idle()
+    }
+
+    /// What the coroutines wait for, main being idle.
+    fn idle(&mut self) -> Idle {
+        if self.sched.attention.load(Ordering::Acquire) {
+            return Idle::Asked;
+        }
+        if !self.sched.run_queue.is_empty() {
+            return Idle::Asked;
+        }
+        let mut until = self
+            .sched
+            .sleepers
+            .peek()
+            .map(|Reverse(s)| self.mu.started + Duration::from_nanos(s.wake_at));
+        if self.mu.coroutines.fin_parked {
+            let poll = Instant::now() + FINALIZER_POLL;
+            until = Some(until.map_or(poll, |t| t.min(poll)));
+        }
+        match until {
+            Some(t) => Idle::Until(t),
+            None => Idle::Blocked,
+        }
+    }
+
+    /// A session's input ended early (its runtime error, a deadlock,
+    /// Ctrl-C): main leaves whatever queue it waits in, its open upvalues
+    /// are closed (a closure it stored keeps its values, as after a
+    /// return) and its frames dropped; it is current again, idle. The
+    /// other coroutines are untouched: whoever was running has been
+    /// stopped already.
+    pub(crate) fn end_input(&mut self) {
+        let Some(main) = self.mu.coroutines.main else {
+            return;
+        };
+        if self.mu.current != Some(main) {
+            self.load(main);
+        }
+        self.detach(main);
+        self.close_upvalues_of(main, 0);
+        self.mu.stack.clear();
+        self.mu.frames.clear();
+        self.mu.sync_current();
+        let wb = &mut self.mu.wb;
+        main.set_open_upvalues(wb, None);
+        main.set_offer(wb, Value::NIL);
+        main.set_native_wait(false);
+        main.set_fail_on_resume(false);
+        self.mu.temp_roots.clear();
+        self.sched.park = None;
+    }
+
+    /// Takes `co` out of every queue it may be in: the wait queue its
+    /// `blocked_on` names, the sleepers, the run queue.
+    fn detach(&mut self, co: Gc<CoroutineObj>) {
+        let target = co.blocked_target().as_obj();
+        let queue = match co.blocked_on() {
+            BlockedOn::Nothing => None,
+            BlockedOn::Recv => target
+                .and_then(|o| o.downcast::<ChannelObj>())
+                .map(|c| c.recvq()),
+            BlockedOn::Send => target
+                .and_then(|o| o.downcast::<ChannelObj>())
+                .map(|c| c.sendq()),
+            BlockedOn::Join => target
+                .and_then(|o| o.downcast::<CoroutineObj>())
+                .map(|c| c.joiners()),
+        };
+        if let Some(q) = queue {
+            q.remove(&mut self.mu.wb, co);
+        }
+        co.set_blocked_on(BlockedOn::Nothing);
+        co.set_blocked_target(&mut self.mu.wb, Value::NIL);
+        self.sched.run_queue.retain(|&c| c != co);
+        self.sched.sleepers.retain(|Reverse(s)| s.co != co);
+    }
+
+    /// The live coroutines other than main, in spawn order, the
+    /// finalizer coroutine last.
+    pub(crate) fn coroutine_infos(&mut self) -> Vec<CoroutineInfo> {
+        let mut all: Vec<Gc<CoroutineObj>> = self.mu.coroutines.all().to_vec();
+        all.sort_by_key(|c| c.id);
+        all.extend(self.mu.coroutines.fin);
+        let main = self.mu.coroutines.main;
+        all.into_iter()
+            .filter(|&c| Some(c) != main)
+            .map(|c| self.coroutine_info(c))
+            .collect()
+    }
+
+    fn coroutine_info(&mut self, co: Gc<CoroutineObj>) -> CoroutineInfo {
+        let is_fin = Some(co) == self.mu.coroutines.fin;
+        let state = match (co.state(), co.blocked_on()) {
+            (CoState::Sleeping, _) => {
+                let now = self.mu.started.elapsed().as_nanos() as u64;
+                CoroutineState::Sleeping {
+                    wakes_in: Duration::from_nanos(co.wake_at().saturating_sub(now)),
+                }
+            }
+            (CoState::Blocked, BlockedOn::Recv) => {
+                CoroutineState::Receiving(self.channel_info(co.blocked_target()))
+            }
+            (CoState::Blocked, BlockedOn::Send) => {
+                CoroutineState::Sending(self.channel_info(co.blocked_target()))
+            }
+            (CoState::Blocked, BlockedOn::Join) => CoroutineState::Joining(
+                co.blocked_target()
+                    .as_obj()
+                    .and_then(|o| o.downcast::<CoroutineObj>())
+                    .map_or(0, |c| c.id),
+            ),
+            // Blocked on nothing recorded: only the finalizer coroutine
+            // waiting for work parks so.
+            (CoState::Blocked, BlockedOn::Nothing) => CoroutineState::WaitingForFinalizers,
+            _ => CoroutineState::Runnable,
+        };
+        let frame = co
+            .frames()
+            .and_then(|f| f.live(co.frame_count()).last().copied());
+        let (at, has_frame) = match frame {
+            Some(f) => {
+                let function = f.closure.function;
+                let line = function.line_at(f.ip.saturating_sub(1));
+                (Some(trace_line(function.name, line)), true)
+            }
+            None => {
+                let origin = co.origin();
+                let at = (origin.line > 0)
+                    .then(|| trace_line(origin.function.and_then(|f| f.name), origin.line));
+                (at, false)
+            }
+        };
+        CoroutineInfo {
+            id: (!is_fin).then_some(co.id),
+            state,
+            at,
+            has_frame,
+        }
+    }
+
+    fn channel_info(&mut self, target: Value) -> ChannelInfo {
+        let mut globals: Vec<String> = self
+            .mu
+            .globals()
+            .entries()
+            .iter()
+            .filter(|e| e.value == target)
+            .filter_map(|e| e.key)
+            .map(|k| String::from_utf8_lossy(k.as_bytes()).into_owned())
+            .collect();
+        globals.sort();
+        let ch = target.as_obj().and_then(|o| o.downcast::<ChannelObj>());
+        ChannelInfo {
+            globals,
+            capacity: ch.map_or(0, |c| c.capacity()),
+            buffered: ch.map_or(0, |c| c.count()),
+        }
+    }
+}
+
+/// A trace line for a function named `name` (`None`: the script).
+fn trace_line(name: Option<Gc<crate::object::StringObj>>, line: u32) -> TraceLine {
+    TraceLine {
+        line,
+        function: name.map(|n| String::from_utf8_lossy(n.as_bytes()).into_owned()),
     }
 }

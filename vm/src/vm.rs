@@ -11,12 +11,12 @@ use std::sync::Arc;
 use gc::{GcConfig, HeapProfile, TraceEvent, TraceTime};
 use lang::Proto;
 
-use crate::error::{InterpretError, RuntimeError, Unwind};
+use crate::error::{Failed, InterpretError, RuntimeError, Unwind};
 use crate::frame::CallFrame;
 use crate::mutator::Mutator;
 use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{Gc, StringObj};
-use crate::sched::Scheduler;
+use crate::sched::{CoroutineInfo, Idle, Scheduler};
 
 /// How the VM is set up (CLI flags and `LOAMDEBUG`).
 #[derive(Clone, Debug, Default)]
@@ -38,6 +38,10 @@ pub struct VmOptions {
     pub no_quicken: bool,
 }
 
+/// How a session reports a runtime error that ended a coroutine other than
+/// its input's, or one finalizer ([`Vm::start_session`]).
+pub type OnBackgroundError = Box<dyn FnMut(Failed, &RuntimeError)>;
+
 pub struct Vm {
     pub(crate) mu: Mutator,
     pub(crate) sched: Scheduler,
@@ -51,6 +55,9 @@ pub struct Vm {
     no_quicken: bool,
     /// The interned name of the list push intrinsic (`define_list_push`).
     pub(crate) list_push_name: Option<Gc<StringObj>>,
+    /// A session (`start_session`): how it reports the runtime errors of
+    /// coroutines other than the input's, and of finalizers.
+    session: Option<OnBackgroundError>,
 }
 
 impl Vm {
@@ -62,11 +69,84 @@ impl Vm {
             interrupt: Arc::new(AtomicBool::new(false)),
             no_quicken: options.no_quicken,
             list_push_name: None,
+            session: None,
         }
+    }
+
+    /// Makes this VM a session (the REPL): coroutines outlive the input
+    /// that spawned them, instead of being abandoned when the main script
+    /// ends (which stays the rule for scripts, LANGUAGE.md §5).
+    ///
+    /// - [`interpret`](Vm::interpret) runs one input as main; other
+    ///   coroutines run interleaved with it as in a script, and stay when
+    ///   it ends; between inputs, [`run_background`](Vm::run_background)
+    ///   runs them.
+    /// - A runtime error (or `Out of memory.`, or the instruction limit)
+    ///   ends the coroutine that raised it. The input's is returned by
+    ///   `interpret`, as for a script, and a deadlock is the input's
+    ///   error at its blocked call; any other coroutine's is handed to
+    ///   `on_error` (and a finalizer's too, instead of going to stderr),
+    ///   and the session goes on.
+    /// - An interrupt stops the input wherever it runs or waits (it leaves
+    ///   the channel or join it is blocked in); the other coroutines keep
+    ///   their state.
+    pub fn start_session(&mut self, on_error: OnBackgroundError) {
+        self.session = Some(on_error);
+    }
+
+    /// Hands a background error to the session; false outside one.
+    pub(crate) fn report_background(&mut self, what: Failed, e: &RuntimeError) -> bool {
+        let _ = self.out.flush();
+        match &mut self.session {
+            Some(on_error) => {
+                on_error(what, e);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Between a session's inputs: runs the runnable coroutines, and those
+    /// whose sleep is over, until none can run now or
+    /// [`attention_flag`](Vm::attention_flag) is raised; then says when
+    /// to call again. Each call gets the whole `--max-instructions` limit.
+    /// A driver waits for its next input until [`Idle::Until`]'s instant
+    /// at the latest.
+    pub fn run_background(&mut self) -> Idle {
+        if self.session.is_none() {
+            return Idle::Blocked;
+        }
+        self.mu.fuel = self.mu.max_instructions;
+        let idle = self.run_between_inputs();
+        let _ = self.out.flush();
+        idle
+    }
+
+    /// The flag a session's driver raises, from any thread, to get control
+    /// back from [`run_background`](Vm::run_background) within one budget
+    /// of instructions (the running coroutine is preempted, as if another
+    /// were runnable). The driver lowers it once it has taken its input.
+    pub fn attention_flag(&self) -> Arc<AtomicBool> {
+        self.sched.attention.clone()
+    }
+
+    /// The live coroutines other than the input's (none runs while this
+    /// is asked): spawn order, the finalizer coroutine last.
+    pub fn coroutines(&mut self) -> Vec<CoroutineInfo> {
+        self.coroutine_infos()
+    }
+
+    /// Replaces where the program's output goes (the REPL's terminal
+    /// writer); what was written before is flushed first.
+    pub fn set_output(&mut self, out: Box<dyn Write>) {
+        let _ = self.out.flush();
+        self.out = out;
     }
 
     /// Compiles and runs `source` as a script. Globals persist across calls
     /// (the REPL relies on it); the stack is reset after a runtime error.
+    /// When the script ends, so do the coroutines it spawned, unless this
+    /// VM is a session ([`start_session`](Vm::start_session)).
     pub fn interpret(&mut self, source: &[u8]) -> Result<(), InterpretError> {
         let proto = lang::compile(source).map_err(InterpretError::Compile)?;
         // Each evaluation (a script, a REPL input) gets the whole limit.
@@ -132,7 +212,7 @@ impl Vm {
         {
             Ok(c) => c,
             Err(e) => {
-                self.reset();
+                self.end_main();
                 return Err(e);
             }
         };
@@ -143,11 +223,29 @@ impl Vm {
             ip: 0,
             base: 0,
         });
+        if self.session.is_some() {
+            let r = self.run_session(pushed);
+            if r.is_err() {
+                self.end_input();
+            }
+            self.mu.temp_roots.clear();
+            return r;
+        }
         let r = pushed.and_then(|()| self.run_catching_finalizer_errors());
         // The program ends with the main script: other coroutines are
         // abandoned (LANGUAGE.md §5), and an error leaves nothing running.
         self.reset();
         r
+    }
+
+    /// After an input failed before it ran: a script's end, or a session's
+    /// input's.
+    fn end_main(&mut self) {
+        if self.session.is_some() {
+            self.end_input();
+        } else {
+            self.reset();
+        }
     }
 
     fn reset(&mut self) {

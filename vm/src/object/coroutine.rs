@@ -359,10 +359,29 @@ pub enum CoState {
     Done = 5,
 }
 
+/// What a Blocked coroutine waits for, beside the wait queue it is in:
+/// which queue that is (so a REPL input that is stopped can leave it, and
+/// `:coroutines` can say what it waits on). `Nothing` for the finalizer
+/// coroutine waiting for work, and whenever it is not blocked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum BlockedOn {
+    Nothing = 0,
+    /// In the `recvq` of the channel in `blocked_target`.
+    Recv = 1,
+    /// In the `sendq` of the channel in `blocked_target`.
+    Send = 2,
+    /// In the `joiners` of the coroutine in `blocked_target`.
+    Join = 3,
+}
+
 #[repr(C)]
 pub struct CoroutineObj {
     header: Header,
     state: CoState,
+    /// Which wait queue it is in while Blocked (beside `state`, in what
+    /// would be padding).
+    blocked_on: BlockedOn,
     /// The scan status word: the last collection cycle that scanned this
     /// coroutine's stack and the "being scanned" bit (SCAN_ONCE; Go's
     /// `_Gscan`, see `gc::stackscan`). Atomic because, in the concurrent
@@ -397,6 +416,10 @@ pub struct CoroutineObj {
     fail_on_resume: bool,
     /// Wall-clock wake time (ns since VM start) while Sleeping.
     wake_at: u64,
+    /// Whose wait queue it is in while Blocked (`blocked_on`): a channel
+    /// or a coroutine, traced, so the queue's owner stays alive while it
+    /// waits.
+    blocked_target: Value,
     /// Position in the scheduler's registry of unfinished coroutines.
     registry_index: usize,
     /// Spawn order: makes traces and debugging deterministic.
@@ -414,6 +437,7 @@ impl Fresh {
         self.init(CoroutineObj {
             header: Header::new(ObjKind::Coroutine, 0),
             state: CoState::Fresh,
+            blocked_on: BlockedOn::Nothing,
             scan: ScanState::new(),
             stack: None,
             sp: 0,
@@ -428,6 +452,7 @@ impl Fresh {
             offer: Value::NIL,
             fail_on_resume: false,
             wake_at: 0,
+            blocked_target: Value::NIL,
             registry_index: usize::MAX,
             id,
         })
@@ -485,6 +510,7 @@ field_accessors! {
         data native_wait / set_native_wait: bool;
         data fail_on_resume / set_fail_on_resume: bool;
         data wake_at / set_wake_at: u64;
+        data blocked_on / set_blocked_on: BlockedOn;
         data registry_index / set_registry_index: usize;
         ptr stack / set_stack: Option<Gc<StackSlabObj>>;
         ptr frames / set_frames: Option<Gc<FrameSlabObj>>;
@@ -493,6 +519,7 @@ field_accessors! {
         ptr wait_next / set_wait_next: Option<Gc<CoroutineObj>>;
         ptr origin / set_origin: Origin;
         ptr offer / set_offer: Value;
+        ptr blocked_target / set_blocked_target: Value;
     }
 }
 
@@ -668,6 +695,33 @@ impl WaitQueueLoc {
         co.set_wait_next(wb, None);
         self.write(wb, q);
         Some(co)
+    }
+
+    /// Takes `co` out of the queue wherever it is (O(length): only a REPL
+    /// input that is stopped while blocked needs it). False if it was not
+    /// in this queue.
+    pub fn remove(self, wb: &mut WriteBarrier, co: Gc<CoroutineObj>) -> bool {
+        let mut q = self.read();
+        let mut prev: Option<Gc<CoroutineObj>> = None;
+        let mut at = q.head;
+        while let Some(c) = at {
+            if c == co {
+                let next = c.wait_next();
+                match prev {
+                    Some(p) => p.set_wait_next(wb, next),
+                    None => q.head = next,
+                }
+                if q.tail == Some(c) {
+                    q.tail = prev;
+                }
+                c.set_wait_next(wb, None);
+                self.write(wb, q);
+                return true;
+            }
+            prev = at;
+            at = c.wait_next();
+        }
+        false
     }
 
     /// Marks the queue's first and last coroutines; the ones between are

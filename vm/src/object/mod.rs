@@ -400,6 +400,7 @@ pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
             }
             mark_val(m, c.result());
             mark_val(m, c.offer());
+            mark_val(m, c.blocked_target());
         }
         ObjKind::Channel => {
             let ch: Gc<ChannelObj> = Gc::from_ref_unchecked(obj);
