@@ -16,6 +16,8 @@ mod gcreport;
 mod highlight;
 mod render;
 mod repl;
+mod screen;
+mod session;
 
 use clap::Parser;
 use std::io::{IsTerminal, Read, Write};

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor};
-use vm::{InterpretError, RuntimeError};
+use vm::{Failed, InterpretError, RuntimeError};
 
 /// `--color`: when errors (and the REPL's input) may be coloured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -104,6 +104,41 @@ pub fn report(err: &InterpretError, source: &SourceText<'_>) -> i32 {
 /// Compile errors only (`--disassemble`, the REPL's own parse).
 pub fn report_compile(errors: &[lang::CompileError], source: &SourceText<'_>) -> i32 {
     report(&InterpretError::Compile(errors.to_vec()), source)
+}
+
+/// A runtime error that ended a coroutine (or one finalizer) of a REPL
+/// session while it ran in the background, as the bytes to show. Plain:
+/// `coroutine 3 error: ` (or `finalizer error: `, as a script prints a
+/// finalizer's) and clox's message and trace; rich: the message with the
+/// coroutine as its code (`error[coroutine 3]: ...`) and the trace as a
+/// note. There is no source line to show: the coroutine runs code of
+/// earlier inputs.
+pub fn background(what: Failed, rt: &RuntimeError) -> Vec<u8> {
+    let who = match what {
+        Failed::Coroutine(id) => format!("coroutine {id}"),
+        Failed::Finalizer => "finalizer".to_string(),
+    };
+    let colour = match style() {
+        ErrorStyle::Plain => return format!("{who} error: {rt}").into_bytes(),
+        ErrorStyle::Rich { colour } => colour,
+    };
+    let none = SourceText {
+        name: "<repl>",
+        bytes: b"",
+        whole_program: false,
+    };
+    let text = LossyText::new(none.bytes);
+    let file = SimpleFile::new(none.name, text.text.as_str());
+    let d = runtime(rt, &none, &text).with_code(who.as_str());
+    let mut buf = if colour {
+        termcolor::Buffer::ansi()
+    } else {
+        termcolor::Buffer::no_color()
+    };
+    if term::emit_to_write_style(&mut buf, &term::Config::default(), &file, &d).is_err() {
+        return format!("{who} error: {rt}").into_bytes();
+    }
+    buf.into_inner()
 }
 
 /// clox's text: exactly what clox writes to stderr.
@@ -292,6 +327,27 @@ mod tests {
         assert_eq!(t.line(3), None);
         assert_eq!(t.line(0), None);
         assert_eq!(t.line(9), None);
+    }
+
+    #[test]
+    fn a_background_error_names_its_coroutine() {
+        let rt = RuntimeError {
+            message: "Operands must be numbers.".to_string(),
+            trace: vec![vm::TraceLine {
+                line: 2,
+                function: Some("worker".to_string()),
+            }],
+            unwind: vm::Unwind::Error,
+        };
+        // The process's style is unset in unit tests: plain.
+        assert_eq!(
+            String::from_utf8_lossy(&background(Failed::Coroutine(3), &rt)),
+            "coroutine 3 error: Operands must be numbers.\n[line 2] in worker()\n"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&background(Failed::Finalizer, &rt)),
+            "finalizer error: Operands must be numbers.\n[line 2] in worker()\n"
+        );
     }
 
     #[test]

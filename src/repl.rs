@@ -1,14 +1,22 @@
-//! The interactive REPL: line editing and history (rustyline), multi-line
-//! input while the parse is unfinished, echo of bare expressions,
-//! completion of keywords and globals, and `:` commands that look at the
-//! collector (`:gc`, `:stats`, `:heap`, `:time`) or load a file (`:load`).
+//! The interactive REPL, the line editor's side: line editing and history
+//! (rustyline), multi-line input while the parse is unfinished, echo of
+//! bare expressions, completion of keywords and globals, input colouring.
+//!
+//! Two threads. The editor runs here, on a thread of its own, and sends
+//! what the user typed to the VM thread (`session.rs`), which runs inputs
+//! and `:` commands and, while a line is being edited, the coroutines
+//! that earlier inputs left running. Their output reaches the terminal
+//! through rustyline's external printer, which prints it above the prompt
+//! and redraws the line being edited.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
 
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -20,30 +28,44 @@ use rustyline::{Context, Editor, Helper};
 
 use crate::highlight;
 use crate::render::{self, SourceText};
-use vm::{InterpretError, Vm};
+use crate::screen::Printer;
+use crate::session::{self, Request};
+use vm::Vm;
 
 const KEYWORDS: &[&str] = &[
     "and", "class", "else", "false", "for", "fun", "if", "nil", "or", "print", "return", "super",
     "this", "true", "var", "while",
 ];
 
-const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 Type Lox declarations and statements; a bare expression prints its value
 (and is kept in the global `_`). Input continues on `...` lines while
-braces or parentheses are open.
+braces or parentheses are open. Coroutines an input spawns keep running
+after it (their output appears above the prompt).
   :help        this text
   :gc          run a full collection and print its gctrace line
   :stats       the collector's statistics (as gcStats())
   :heap        in-use spans per size class, objects, sweep states
+  :coroutines  the live coroutines: runnable, sleeping, or blocked on what
   :time CODE   run CODE (an expression or statements); report wall time,
                GC cycles and pauses during it
   :load FILE   run FILE in this session (its globals stay defined)
-  :quit        leave (or Ctrl-D); Ctrl-C clears the current input or
-               stops a running evaluation (globals stay)
+  :quit        leave (or Ctrl-D), even with coroutines still waiting;
+               Ctrl-C clears the current input or stops a running
+               evaluation (globals and other coroutines stay)
 ";
 
 /// The `:` commands, for the unknown-command hint.
-const COMMANDS: &[&str] = &[":help", ":gc", ":stats", ":heap", ":time", ":load", ":quit"];
+pub(crate) const COMMANDS: &[&str] = &[
+    ":help",
+    ":gc",
+    ":stats",
+    ":heap",
+    ":coroutines",
+    ":time",
+    ":load",
+    ":quit",
+];
 
 struct LoamHelper {
     globals: Rc<RefCell<Vec<String>>>,
@@ -106,7 +128,7 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// What to do with the input gathered so far.
-enum Outcome {
+pub(crate) enum Outcome {
     /// Run this source; echo global `_` afterwards if `echo`.
     Run { source: Vec<u8>, echo: bool },
     /// The parse ran into the end of input: read another line.
@@ -118,7 +140,7 @@ enum Outcome {
 /// Decides how to treat `input` (see HELP): an expression is evaluated into
 /// `_`; complete code runs as is; a missing final `;` is forgiven; errors
 /// at the end of input ask for more.
-fn classify(input: &str) -> Outcome {
+pub(crate) fn classify(input: &str) -> Outcome {
     let trimmed = input.trim().trim_end_matches(';');
     if !trimmed.is_empty() {
         let expr = format!("var _ = ({trimmed});");
@@ -154,15 +176,9 @@ fn classify(input: &str) -> Outcome {
     }
 }
 
-/// What the loop does after a `:` command.
-enum Next {
-    Continue,
-    Quit,
-}
-
 /// The text errors are shown against: what the user typed (the source run
 /// may wrap it, `var _ = (...);`, on the same lines).
-fn typed<'a>(name: &'a str, bytes: &'a [u8]) -> SourceText<'a> {
+pub(crate) fn typed<'a>(name: &'a str, bytes: &'a [u8]) -> SourceText<'a> {
     SourceText {
         name,
         bytes,
@@ -170,283 +186,205 @@ fn typed<'a>(name: &'a str, bytes: &'a [u8]) -> SourceText<'a> {
     }
 }
 
-/// Runs `source` and echoes global `_` if `echo`; errors are reported
-/// against `shown` and the session goes on. Refreshes the completion list.
-fn run_source(
-    vm: &mut Vm,
-    source: &[u8],
-    echo: bool,
-    shown: &SourceText<'_>,
-    globals: &RefCell<Vec<String>>,
-) {
-    // A Ctrl-C that no evaluation consumed (pressed during a `:` command)
-    // must not stop this one.
-    vm.clear_interrupt();
-    match vm.interpret(source) {
-        Ok(()) => {
-            if echo {
-                if let Some(v) = vm.global_text("_") {
-                    let _ = vm.output().write_all(&v);
-                    let _ = vm.output().write_all(b"\n");
-                }
-            }
-        }
-        // Ctrl-C during the evaluation: the VM has reset its stacks as
-        // after a runtime error; globals persist. Back to the prompt.
-        Err(InterpretError::Interrupted) => {
-            let _ = vm.output().flush();
-            eprintln!("Interrupted.");
-        }
-        Err(e) => {
-            render::report(&e, shown);
-        }
-    }
-    let _ = vm.output().flush();
-    *globals.borrow_mut() = vm.global_names();
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
-fn ns_ms(ns: u64) -> String {
-    ms(Duration::from_nanos(ns))
-}
-
-/// `:time CODE`.
-fn time_code(vm: &mut Vm, code: &str, globals: &RefCell<Vec<String>>) {
-    let (source, echo) = match classify(code) {
-        Outcome::Run { source, echo } => (source, echo),
-        Outcome::More => {
-            eprintln!(":time: the code is incomplete (it must fit on one line)");
-            return;
-        }
-        Outcome::Errors(errors) => {
-            render::report_compile(&errors, &typed("<repl>", code.as_bytes()));
-            return;
-        }
-    };
-    let before = vm.gc_stats();
-    let start = Instant::now();
-    run_source(
-        vm,
-        &source,
-        echo,
-        &typed("<repl>", code.as_bytes()),
-        globals,
-    );
-    let wall = start.elapsed();
-    let after = vm.gc_stats();
-    let cycles = after.num_gc - before.num_gc;
-    let pause = after.pause_total_ns - before.pause_total_ns;
-    let recent = vm.recent_pauses_ns();
-    let window = (cycles as usize).min(recent.len());
-    let max = recent[recent.len() - window..]
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0);
-    let of_last = if window < cycles as usize {
-        format!(" (max of the last {window})")
-    } else {
-        String::new()
-    };
-    println!(
-        "time: {} wall, {cycles} GC cycle{}, pauses {} total, {} max{of_last}",
-        ms(wall),
-        if cycles == 1 { "" } else { "s" },
-        ns_ms(pause),
-        ns_ms(max),
-    );
-}
-
-/// `:load FILE`.
-fn load_file(vm: &mut Vm, path: &str, globals: &RefCell<Vec<String>>) {
-    if path.is_empty() {
-        eprintln!(":load needs a file name (:load FILE)");
-        return;
-    }
-    match std::fs::read(Path::new(path)) {
-        Ok(source) => run_source(vm, &source, false, &typed(path, &source), globals),
-        Err(e) => eprintln!("Could not open file \"{path}\": {e}."),
-    }
-}
-
-fn print_stats(vm: &Vm) {
-    for (k, v) in crate::gc_stats_fields(&vm.gc_stats()) {
-        if k == "next_gc" && v == u64::MAX {
-            println!("{k:<17} off");
-        } else {
-            println!("{k:<17} {v}");
-        }
-    }
-}
-
-fn print_heap(vm: &Vm) {
-    let p = vm.heap_profile();
-    println!(
-        "sweepgen {}; objects are counted in swept spans only",
-        p.sweepgen
-    );
-    println!(
-        "{:>5} {:>6} {:>6} {:>6} {:>15} {:>11} {:>11} {:>6}",
-        "class", "size", "spans", "pages", "objects/slots", "needs-sweep", "being-swept", "swept"
-    );
-    let mut total = gc::ClassProfile::default();
-    for c in &p.classes {
-        let (class, size) = if c.class == 0 {
-            ("large".to_string(), "-".to_string())
-        } else {
-            (c.class.to_string(), c.size.to_string())
-        };
-        println!(
-            "{class:>5} {size:>6} {:>6} {:>6} {:>15} {:>11} {:>11} {:>6}",
-            c.spans,
-            c.pages,
-            format!("{}/{}", c.objects, c.slots),
-            c.needs_sweep,
-            c.being_swept,
-            c.swept
-        );
-        total.spans += c.spans;
-        total.pages += c.pages;
-        total.objects += c.objects;
-        total.slots += c.slots;
-        total.needs_sweep += c.needs_sweep;
-        total.being_swept += c.being_swept;
-        total.swept += c.swept;
-    }
-    println!(
-        "{:>5} {:>6} {:>6} {:>6} {:>15} {:>11} {:>11} {:>6}",
-        "total",
-        "",
-        total.spans,
-        total.pages,
-        format!("{}/{}", total.objects, total.slots),
-        total.needs_sweep,
-        total.being_swept,
-        total.swept
-    );
-}
-
-/// Runs a `:` command line.
-fn command(vm: &mut Vm, line: &str, globals: &RefCell<Vec<String>>) -> Next {
-    let (cmd, arg) = match line.split_once(char::is_whitespace) {
-        Some((c, a)) => (c, a.trim()),
-        None => (line, ""),
-    };
-    match cmd {
-        ":help" | ":h" | ":?" => print!("{HELP}"),
-        ":quit" | ":q" | ":exit" => return Next::Quit,
-        ":gc" => {
-            vm.collect_now();
-            match vm.last_gctrace() {
-                Some(l) => println!("{l}"),
-                None => println!("(no collection ran)"),
-            }
-        }
-        ":stats" => print_stats(vm),
-        ":heap" => print_heap(vm),
-        ":time" if arg.is_empty() => eprintln!(":time needs code to run (:time CODE)"),
-        ":time" => time_code(vm, arg, globals),
-        ":load" => load_file(vm, arg, globals),
-        _ => eprintln!(
-            "Unknown command '{cmd}'. Commands: {}; :help explains them.",
-            COMMANDS.join(" ")
-        ),
-    }
-    let _ = std::io::stdout().flush();
-    Next::Continue
-}
-
-/// The session; `colour` colours the input as it is typed.
+/// The session, from the VM thread (where `vm` lives): starts the line
+/// editor on its own thread, then serves it until it quits; `colour`
+/// colours the input as it is typed.
 pub fn run(vm: &mut Vm, colour: bool) -> i32 {
-    let interactive = std::io::stdin().is_terminal();
-    let globals = Rc::new(RefCell::new(vm.global_names()));
-    let config = rustyline::Config::builder()
-        .color_mode(if colour {
-            rustyline::ColorMode::Enabled
-        } else {
-            rustyline::ColorMode::Disabled
-        })
-        .build();
-    let mut rl: Editor<LoamHelper, DefaultHistory> = match Editor::with_config(config) {
-        Ok(rl) => rl,
+    let (requests, from_editor) = channel();
+    let (to_editor, replies) = channel();
+    let (started, editor_ready) = channel();
+    let attention = vm.attention_flag();
+    let editor = LineEditor {
+        colour,
+        requests,
+        replies,
+        attention: attention.clone(),
+    };
+    // The editor compiles what is typed to classify it (`classify`), so
+    // it gets the compiler's stack too.
+    let thread = std::thread::Builder::new()
+        .name("loam-editor".into())
+        .stack_size(lang::COMPILE_STACK_SIZE)
+        .spawn(move || editor.run(started));
+    let thread = match thread {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("loam: cannot start the line editor: {e}");
             return 74;
         }
     };
-    rl.set_helper(Some(LoamHelper {
-        globals: globals.clone(),
-        colour,
-    }));
-    let history = history_path();
-    if let Some(h) = &history {
-        let _ = rl.load_history(h);
+    let code = match editor_ready.recv() {
+        Ok(Ok(printer)) => {
+            session::serve(vm, printer, &from_editor, &to_editor, &attention);
+            0
+        }
+        Ok(Err(code)) => code,
+        Err(_) => 70,
+    };
+    // The editor has sent its last request (or failed); it saves the
+    // history before it returns.
+    drop(to_editor);
+    match thread.join() {
+        Ok(()) => code,
+        Err(_) => 70,
     }
-    if interactive {
-        println!(
-            "loam {} (Lox with a concurrent-sweep collector). :help for help, Ctrl-D to exit.",
-            env!("CARGO_PKG_VERSION")
-        );
+}
+
+/// The line editor's end of the session.
+struct LineEditor {
+    colour: bool,
+    requests: Sender<Request>,
+    replies: Receiver<session::Done>,
+    attention: Arc<AtomicBool>,
+}
+
+impl LineEditor {
+    /// Sends `request` to the VM thread. The attention flag goes up first,
+    /// so a VM thread that sees it knows a request is on its way (and
+    /// preempts whatever coroutine runs in the background).
+    fn send(&self, request: Request) -> bool {
+        self.attention.store(true, Ordering::Release);
+        self.requests.send(request).is_ok()
     }
-    let mut pending = String::new();
-    loop {
-        let prompt = if pending.is_empty() { "> " } else { "... " };
-        let line = match rl.readline(prompt) {
-            Ok(l) => l,
-            Err(ReadlineError::Interrupted) => {
-                pending.clear();
-                continue;
-            }
-            Err(ReadlineError::Eof) => break,
+
+    /// Sends `request` and waits until the VM thread has served it: the
+    /// names of the globals then, for completion.
+    fn ask(&self, request: Request) -> Option<Vec<String>> {
+        if !self.send(request) {
+            return None;
+        }
+        self.replies.recv().ok().map(|d| d.globals)
+    }
+
+    /// Reads and sends lines until the user quits. Tells the VM thread
+    /// through `started` whether the editor could start, with the external
+    /// printer when the terminal has one.
+    fn run(self, started: Sender<Result<Option<Printer>, i32>>) {
+        let interactive = std::io::stdin().is_terminal();
+        let config = rustyline::Config::builder()
+            .color_mode(if self.colour {
+                rustyline::ColorMode::Enabled
+            } else {
+                rustyline::ColorMode::Disabled
+            })
+            .build();
+        let mut rl: Editor<LoamHelper, DefaultHistory> = match Editor::with_config(config) {
+            Ok(rl) => rl,
             Err(e) => {
-                eprintln!("loam: {e}");
-                break;
+                eprintln!("loam: cannot start the line editor: {e}");
+                let _ = started.send(Err(74));
+                return;
             }
         };
-        if pending.is_empty() {
-            let trimmed = line.trim();
-            if trimmed.is_empty() {
-                continue;
+        // None off a terminal: then nothing is edited while coroutines
+        // print, and they print straight to stdout.
+        let printer: Option<Printer> = rl
+            .create_external_printer()
+            .ok()
+            .map(|p| Box::new(p) as Printer);
+        let Some(globals) = self.ask_started(&started, printer) else {
+            return;
+        };
+        let globals = Rc::new(RefCell::new(globals));
+        rl.set_helper(Some(LoamHelper {
+            globals: globals.clone(),
+            colour: self.colour,
+        }));
+        let history = history_path();
+        if let Some(h) = &history {
+            let _ = rl.load_history(h);
+        }
+        if interactive {
+            println!(
+                "loam {} (Lox with a concurrent-sweep collector). :help for help, Ctrl-D to exit.",
+                env!("CARGO_PKG_VERSION")
+            );
+        }
+        self.read_lines(&mut rl, &globals);
+        // Whatever coroutines still wait are abandoned with the session.
+        self.send(Request::Quit);
+        if let Some(h) = &history {
+            if let Some(dir) = h.parent() {
+                let _ = std::fs::create_dir_all(dir);
             }
-            // No Lox statement starts with `:`, so this never hides code.
-            if trimmed.starts_with(':') {
-                let _ = rl.add_history_entry(trimmed);
-                match command(vm, trimmed, &globals) {
-                    Next::Continue => continue,
-                    Next::Quit => break,
+            let _ = rl.save_history(h);
+        }
+    }
+
+    /// Hands the printer over and asks for the globals (the first
+    /// completion list); None if the VM thread is gone.
+    fn ask_started(
+        &self,
+        started: &Sender<Result<Option<Printer>, i32>>,
+        printer: Option<Printer>,
+    ) -> Option<Vec<String>> {
+        started.send(Ok(printer)).ok()?;
+        self.ask(Request::Globals)
+    }
+
+    fn read_lines(
+        &self,
+        rl: &mut Editor<LoamHelper, DefaultHistory>,
+        globals: &RefCell<Vec<String>>,
+    ) {
+        let mut pending = String::new();
+        loop {
+            let prompt = if pending.is_empty() { "> " } else { "... " };
+            let line = match rl.readline(prompt) {
+                Ok(l) => l,
+                Err(ReadlineError::Interrupted) => {
+                    pending.clear();
+                    continue;
                 }
+                Err(ReadlineError::Eof) => return,
+                Err(e) => {
+                    eprintln!("loam: {e}");
+                    return;
+                }
+            };
+            let request = if pending.is_empty() && line.trim().starts_with(':') {
+                // No Lox statement starts with `:`, so this never hides
+                // code.
+                let trimmed = line.trim();
+                let _ = rl.add_history_entry(trimmed);
+                let cmd = trimmed.split_whitespace().next().unwrap_or("");
+                if matches!(cmd, ":quit" | ":q" | ":exit") {
+                    return;
+                }
+                Request::Command(trimmed.to_string())
+            } else {
+                if pending.is_empty() && line.trim().is_empty() {
+                    continue;
+                }
+                if !pending.is_empty() {
+                    pending.push('\n');
+                }
+                pending.push_str(&line);
+                let request = match classify(&pending) {
+                    Outcome::More => continue,
+                    Outcome::Errors(errors) => {
+                        render::report_compile(&errors, &typed("<repl>", pending.as_bytes()));
+                        None
+                    }
+                    Outcome::Run { source, echo } => Some(Request::Run {
+                        source,
+                        echo,
+                        typed: pending.clone(),
+                    }),
+                };
+                let _ = rl.add_history_entry(pending.as_str());
+                pending.clear();
+                match request {
+                    Some(r) => r,
+                    None => continue,
+                }
+            };
+            match self.ask(request) {
+                Some(names) => *globals.borrow_mut() = names,
+                None => return,
             }
         }
-        if !pending.is_empty() {
-            pending.push('\n');
-        }
-        pending.push_str(&line);
-        match classify(&pending) {
-            Outcome::More => continue,
-            Outcome::Errors(errors) => {
-                render::report_compile(&errors, &typed("<repl>", pending.as_bytes()));
-            }
-            Outcome::Run { source, echo } => run_source(
-                vm,
-                &source,
-                echo,
-                &typed("<repl>", pending.as_bytes()),
-                &globals,
-            ),
-        }
-        let _ = rl.add_history_entry(pending.as_str());
-        pending.clear();
     }
-    if let Some(h) = &history {
-        if let Some(dir) = h.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let _ = rl.save_history(h);
-    }
-    0
 }
 
 #[cfg(test)]

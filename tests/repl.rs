@@ -1,6 +1,8 @@
 //! The REPL as a user meets it: the real `loam` binary in a
 //! pseudo-terminal (rustyline in raw mode, with echo and redraws), typed
-//! at line by line; assertions on what the terminal shows.
+//! at line by line; assertions on what the terminal shows (the text it
+//! received, and for redraws the screen a terminal would show,
+//! `screen_lines`).
 
 mod common;
 
@@ -226,6 +228,86 @@ impl Drop for Term {
     }
 }
 
+/// What a terminal shows after `raw`, line by line: printed text where the
+/// cursor put it, after carriage returns, erases to the end of the line
+/// and cursor moves (what rustyline redraws with); colours and modes
+/// dropped. Enough of a terminal to see whether a redraw left the line
+/// being edited intact.
+fn screen_lines(raw: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut lines: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col) = (0usize, 0usize);
+    let mut it = text.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\x1b' => match it.next() {
+                Some('[') => {
+                    let mut params = String::new();
+                    let mut end = None;
+                    for c in it.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            end = Some(c);
+                            break;
+                        }
+                        params.push(c);
+                    }
+                    let n = params.parse::<usize>().unwrap_or(1).max(1);
+                    match end {
+                        Some('K') if params == "2" => lines[row].clear(),
+                        Some('K') => lines[row].truncate(col),
+                        Some('J') => {
+                            lines[row].truncate(col);
+                            lines.truncate(row + 1);
+                        }
+                        Some('C') => col += n,
+                        Some('D') => col = col.saturating_sub(n),
+                        Some('A') => row = row.saturating_sub(n),
+                        Some('B') => row += n,
+                        // Colours, modes, cursor queries.
+                        _ => {}
+                    }
+                }
+                Some(']') => {
+                    for c in it.by_ref() {
+                        if c == '\x07' {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            '\r' => col = 0,
+            '\n' => row += 1,
+            '\x07' => {}
+            c => {
+                let line = &mut lines[row];
+                if line.len() <= col {
+                    line.resize(col + 1, ' ');
+                }
+                line[col] = c;
+                col += 1;
+            }
+        }
+        if lines.len() <= row {
+            lines.resize(row + 1, Vec::new());
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| l.into_iter().collect::<String>().trim_end().to_string())
+        .collect()
+}
+
+#[test]
+fn the_screen_model_follows_redraws() {
+    let raw = b"> v\r\x1b[3C\r\x1b[K> \x1b[1;35mvar\x1b[0m x\r\x1b[7C\r\x1b[Kwoke up\r\n> var x";
+    assert_eq!(screen_lines(raw), ["woke up", "> var x"]);
+    assert_eq!(
+        screen_lines(b"abc\r\x1b[1Cz\x1b[Kq\r\nnext"),
+        ["azq", "next"]
+    );
+}
+
 /// Terminal output as text: ANSI escape sequences and `\r` removed (the
 /// line discipline turns `\n` into `\r\n`).
 fn strip(bytes: &[u8]) -> String {
@@ -373,7 +455,9 @@ fn a_session_as_a_user_types_it() {
 
     // Unknown commands say what exists.
     t.line(":frobnicate");
-    t.expect("Unknown command ':frobnicate'. Commands: :help :gc :stats :heap :time :load :quit");
+    t.expect(
+        "Unknown command ':frobnicate'. Commands: :help :gc :stats :heap :coroutines :time :load :quit",
+    );
     t.prompt();
     t.line(":help");
     t.expect(":load FILE   run FILE in this session");
@@ -470,10 +554,9 @@ fn input_is_coloured_as_it_is_typed() {
     // Errors are coloured too.
     t.line("1 + nil");
     t.expect("error: Operands must be two numbers or two strings.\n");
-    assert!(
-        sgr_sequences(&t.raw).iter().any(|s| s == "\x1b[31m"),
-        "the caret line is red"
-    );
+    // The caret line is red (waited for: the terminal may deliver the
+    // error in more than one read).
+    t.expect_raw(b"\x1b[31m");
     t.prompt();
     t.send("\x04");
     assert_eq!(t.wait_exit(), 0);
@@ -497,4 +580,252 @@ fn no_color_turns_colour_off() {
     assert_eq!(t.wait_exit(), 0);
     let sgr = sgr_sequences(&t.raw);
     assert!(sgr.is_empty(), "colour escapes under NO_COLOR: {sgr:?}");
+}
+
+/// Types Ctrl-C until `Interrupted.` shows: rustyline echoes the line and
+/// leaves raw mode before the evaluation runs, and a Ctrl-C typed before
+/// that reaches rustyline as a key.
+fn interrupt_evaluation(t: &mut Term) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        t.send("\x03");
+        if t.saw_within("Interrupted.\n", Duration::from_millis(500)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "Ctrl-C did not stop the input");
+    }
+}
+
+#[test]
+fn a_coroutine_prints_above_the_line_being_edited() {
+    let mut t = Term::start();
+    t.prompt();
+    t.line("fun later() { sleep(1.5); print \"woke up\"; }");
+    t.prompt();
+    t.line("spawn later();");
+    t.expect_line("<coroutine>");
+    t.prompt();
+    // The next input is half typed when the coroutine wakes up.
+    t.send("var x");
+    t.expect("> var x");
+    t.expect("woke up");
+    t.expect("> var x");
+    // On the screen: the coroutine's line above the prompt, which still
+    // shows the unfinished input, not mixed into it.
+    let screen = screen_lines(&t.raw);
+    let at = screen
+        .iter()
+        .rposition(|l| l == "woke up")
+        .unwrap_or_else(|| panic!("no line of its own for the output: {screen:#?}"));
+    assert_eq!(
+        screen.get(at + 1).map(String::as_str),
+        Some("> var x"),
+        "{screen:#?}"
+    );
+    // The input goes on where it was.
+    t.send(" = 41;\r");
+    t.prompt();
+    t.line("x + 1");
+    t.expect_line("42");
+    t.prompt();
+    t.send("\x04");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn coroutines_command_lists_what_each_waits_for() {
+    let mut t = Term::start();
+    t.prompt();
+    t.line("var jobs = Channel();");
+    t.prompt();
+    t.line("fun worker() { print \"worker got \" + str(jobs.recv()); }");
+    t.prompt();
+    t.line("spawn worker();");
+    t.prompt();
+    t.line("fun napper() { sleep(60); }");
+    t.prompt();
+    t.line("var nap = spawn napper();");
+    t.prompt();
+    t.line("spawn nap.join();");
+    t.prompt();
+    t.line("var out = Channel(1); out.send(1); spawn out.send(2);");
+    t.prompt();
+    // Lines may be typed faster than the coroutines get to run between
+    // inputs: an input that yields lets every runnable one run first.
+    t.line("yield();");
+    t.prompt();
+    t.line(":coroutines");
+    t.expect(
+        "\ncoroutine 1: blocked receiving on channel jobs (unbuffered) (in worker(), line 1)\n",
+    );
+    t.expect("coroutine 2: sleeping, wakes in ");
+    t.expect(" s (in napper(), line 1)\n");
+    t.expect("coroutine 3: blocked joining coroutine 2 (spawned in script, line 1)\n");
+    t.expect(
+        "coroutine 4: blocked sending on channel out (1 of 1 buffered) (spawned in script, line 1)\n",
+    );
+    t.prompt();
+    // A send wakes the worker, which prints and ends.
+    t.line("jobs.send(7);");
+    t.expect("worker got 7\n");
+    t.prompt();
+    t.line(":coroutines");
+    t.expect(":coroutines\ncoroutine 2: sleeping");
+    t.prompt();
+    t.send("\x04");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn ctrl_c_stops_the_input_and_keeps_the_parked_coroutines() {
+    let mut t = Term::start_with_ctty();
+    t.prompt();
+    t.line("var jobs = Channel(); var reply = Channel();");
+    t.prompt();
+    t.line("fun worker() { while (true) print \"job \" + str(jobs.recv()); }");
+    t.prompt();
+    t.line("spawn worker();");
+    t.prompt();
+    // A sleeper: an input waiting on a channel is then not a deadlock.
+    t.line("fun napper() { sleep(60); } spawn napper(); yield();");
+    t.prompt();
+
+    // Ctrl-C while the input waits in a receive.
+    t.line("reply.recv();");
+    t.expect("reply.recv();\n");
+    interrupt_evaluation(&mut t);
+    t.prompt();
+    t.line(":coroutines");
+    t.expect(
+        "\ncoroutine 1: blocked receiving on channel jobs (unbuffered) (in worker(), line 1)\n",
+    );
+    t.expect("coroutine 2: sleeping");
+    t.prompt();
+    // The stopped input left reply's queue: this sender waits for a real
+    // receiver instead of handing its value to the stopped input.
+    t.line("spawn reply.send(\"late\"); yield();");
+    t.prompt();
+    t.line(":coroutines");
+    t.expect("\ncoroutine 3: blocked sending on channel reply (unbuffered)");
+    t.prompt();
+
+    // Ctrl-C while the input runs.
+    t.line("while (true) {}");
+    t.expect("while (true) {}\n");
+    interrupt_evaluation(&mut t);
+    t.prompt();
+    t.line("jobs.send(1);");
+    t.expect("job 1\n");
+    t.prompt();
+    t.line("reply.recv()");
+    t.expect_line("late");
+    t.prompt();
+    t.send("\x04");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn errors_of_coroutines_and_deadlocks_leave_the_session_going() {
+    let mut t = Term::start();
+    t.prompt();
+    t.line("var never = Channel(); spawn never.recv();");
+    t.prompt();
+    // A coroutine's runtime error shows above the prompt; only it ends.
+    t.line("fun fail() { sleep(0.2); print nil + 1; } spawn fail();");
+    t.expect("error[coroutine 2]: Operands must be two numbers or two strings.\n");
+    t.expect("[line 1] in fail()");
+    t.line("1 + 2");
+    t.expect_line("3");
+    t.prompt();
+    // The input blocked with everyone else: its deadlock is its error.
+    t.line("never.send(1); never.send(2);");
+    t.expect("error: Deadlock: all coroutines are blocked.\n");
+    t.prompt();
+    t.line(":coroutines");
+    t.expect(":coroutines\nno coroutines\n");
+    t.prompt();
+    t.send("\x04");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+/// `:quit` and Ctrl-D end the session at once, whatever coroutines still
+/// wait, sleep, or run in the background; the prompt answers while one
+/// spins.
+#[test]
+fn quit_and_ctrl_d_end_a_session_with_live_coroutines() {
+    for (quit, name) in [(":quit\r", ":quit"), ("\x04", "Ctrl-D")] {
+        let mut t = Term::start();
+        t.prompt();
+        t.line("var ch = Channel(); spawn ch.recv();");
+        t.prompt();
+        t.line("fun napper() { sleep(60); } spawn napper();");
+        t.prompt();
+        t.line("var n = 0; fun spin() { while (true) n = n + 1; } spawn spin();");
+        t.prompt();
+        t.line("yield(); print n > 0;");
+        t.expect_line("true");
+        t.prompt();
+        t.send(quit);
+        let start = Instant::now();
+        assert_eq!(t.wait_exit(), 0, "{name}");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{name} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+/// A coroutine that prints without pause fills rustyline's printer; ending
+/// a line then must not wait for the printer, which only the next prompt
+/// empties (`src/screen.rs`).
+#[test]
+fn a_chatty_coroutine_never_holds_up_the_prompt() {
+    let mut t = Term::start();
+    t.prompt();
+    t.line("fun chat() { for (var i = 0; i < 1000000; i = i + 1) print \"chat \" + str(i); }");
+    t.prompt();
+    t.line("spawn chat();");
+    t.expect("chat 1\n");
+    for (a, b) in [(1, 2), (3, 4), (5, 6)] {
+        std::thread::sleep(Duration::from_millis(100));
+        t.line(&format!("print \"sum \" + str({a} + {b});"));
+        t.expect(&format!("\nsum {}\n", a + b));
+    }
+    t.line(":quit");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn a_finalizer_prints_above_the_prompt() {
+    let mut t = Term::start();
+    t.prompt();
+    t.line("class Handle {}");
+    t.prompt();
+    // The collection queues the finalizer; it runs after the input, while
+    // the next line is edited.
+    t.line(
+        "{ var h = Handle(); setFinalizer(h, fun (x) { print \"released \" + str(x); }); } gc();",
+    );
+    t.expect("released Handle instance\n");
+    t.send("var after");
+    t.expect("> var after");
+    let screen = screen_lines(&t.raw);
+    let at = screen
+        .iter()
+        .rposition(|l| l == "released Handle instance")
+        .unwrap_or_else(|| panic!("no line of its own for the output: {screen:#?}"));
+    assert_eq!(
+        screen.get(at + 1).map(String::as_str),
+        Some("> var after"),
+        "{screen:#?}"
+    );
+    t.send(" = 1;\r");
+    t.prompt();
+    t.line("after + 1");
+    t.expect_line("2");
+    t.prompt();
+    t.send("\x04");
+    assert_eq!(t.wait_exit(), 0);
 }
