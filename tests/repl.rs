@@ -15,7 +15,7 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// How long any one expected output may take.
-const WAIT: Duration = Duration::from_secs(5);
+const WAIT: Duration = Duration::from_secs(20);
 
 struct Term {
     child: Child,
@@ -204,8 +204,31 @@ impl Term {
         self.expect(&format!("\n{text}\n"))
     }
 
+    /// The prompt at the start of a line: rustyline's redraws while a line
+    /// is typed also show `> ` (each redraw repeats the prompt), so a
+    /// prompt in the middle of a line is not the next one.
     fn prompt(&mut self) {
-        self.expect("> ");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let rest = &self.screen[self.seen..];
+            let found = rest.match_indices("> ").map(|(i, _)| i).find(|&i| {
+                let at = self.seen + i;
+                at == 0 || self.screen[..at].ends_with('\n')
+            });
+            if let Some(i) = found {
+                self.seen += i + 2;
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(bytes) => self.take(bytes),
+                Err(_) => panic!(
+                    "waited for a prompt at the start of a line; the terminal shows after \
+                     the last match:\n{}",
+                    &self.screen[self.seen..]
+                ),
+            }
+        }
     }
 
     fn wait_exit(&mut self) -> i32 {

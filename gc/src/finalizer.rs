@@ -205,10 +205,11 @@ pub(crate) fn queue_unmarked(heap: &HeapShared, span: &MSpan, d: &mut SpanData) 
     let mut queued = 0;
     l.retain(|sp| {
         let idx = d.obj_index(sp.offset);
-        if d.is_marked(idx) {
+        // SAFETY: the caller owns the span (sweepgen == sg-1), which is in
+        // use; no marker runs during a sweep.
+        if !unsafe { span.gcmark.set(idx, true) } {
             return true;
         }
-        d.gcmark_bits[idx / 64] |= 1 << (idx % 64);
         heap.finq.queue(
             heap,
             FinPair {

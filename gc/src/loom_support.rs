@@ -101,9 +101,8 @@ impl Model {
         // SAFETY: called only between sweep termination and mark
         // termination with no sweeper holding a span (the models' setup).
         unsafe {
-            s.0.as_ref()
-                .with_data(|d| d.gcmark_bits[idx / 64] |= 1 << (idx % 64))
-        };
+            s.0.as_ref().gcmark.set(idx, true);
+        }
     }
 
     /// Cycle steps 2 and 4: snapshot the span list, `sg += 2`, new cursor.
@@ -154,14 +153,9 @@ impl Model {
     pub fn span_bits(&self, s: SpanRef) -> (usize, usize, u64, u64) {
         // SAFETY: the caller has joined every other thread.
         unsafe {
-            s.0.as_ref().with_data(|d| {
-                (
-                    d.freeindex,
-                    d.alloc_count,
-                    d.alloc_bits[0],
-                    d.gcmark_bits[0],
-                )
-            })
+            let s = s.0.as_ref();
+            let mark = s.gcmark.word(0);
+            s.with_data(|d| (d.freeindex, d.alloc_count, d.alloc_bits[0], mark))
         }
     }
 

@@ -10,7 +10,7 @@
 #![allow(unsafe_code)]
 
 use crate::mheap::MHeap;
-use crate::mspan::{MSpan, MSpanState, SpanData};
+use crate::mspan::{MSpan, MSpanState, SpanGeom};
 use crate::ObjPtr;
 
 /// Roots and tracing, supplied by the embedder. **API Boundary.**
@@ -47,6 +47,9 @@ pub struct Marker<'a> {
     pub(crate) marked_bytes: u64,
     pub(crate) marked_objects: u64,
     pub(crate) verify: bool,
+    /// The world is stopped: the marker owns every span's data (verify
+    /// mode then also checks that a marked slot is allocated).
+    pub(crate) stw: bool,
 }
 
 /// Read-only view of this cycle's mark bits, for `Embedder::sweep_weak`.
@@ -64,10 +67,11 @@ fn span_for(heap: &MHeap, addr: usize) -> &MSpan {
     }
 }
 
-/// Verify mode: `obj` must be the start of an allocated slot of an in-use
-/// span.
+/// Verify mode: `obj` must be the start of an object of an in-use span,
+/// and, when the caller owns every span's data (`stw`), of an allocated
+/// slot.
 #[cold]
-fn check_mark_target(span: &MSpan, d: &SpanData, addr: usize, idx: usize) {
+fn check_mark_target(span: &MSpan, g: &SpanGeom, addr: usize, idx: usize, stw: bool) {
     if span.state() != MSpanState::InUse {
         gc_throw!(
             MarkBadPointer,
@@ -75,16 +79,19 @@ fn check_mark_target(span: &MSpan, d: &SpanData, addr: usize, idx: usize) {
             "{addr:#x} points into a span that is not in use"
         );
     }
-    let off = addr - d.start;
-    if idx >= d.nelems || idx * d.elemsize != off {
+    let off = addr - g.start;
+    if idx >= g.nelems || idx * g.elemsize != off {
         gc_throw!(
             MarkBadPointer,
             span = span,
             "{addr:#x} is not the start of an object (offset {off}, elemsize {})",
-            d.elemsize
+            g.elemsize
         );
     }
-    if !d.is_allocated(idx) {
+    // SAFETY: with the world stopped after sweep termination, no sweeper
+    // holds a span and the mutator is here: we own every span's data
+    // (mspan.rs table, STW row).
+    if stw && !unsafe { span.with_data(|d| d.is_allocated(idx)) } {
         gc_throw!(
             MarkBadPointer,
             span = span,
@@ -93,37 +100,33 @@ fn check_mark_target(span: &MSpan, d: &SpanData, addr: usize, idx: usize) {
     }
 }
 
+/// The span of `obj`, its geometry and its slot index, checked in verify
+/// mode.
+#[inline(always)]
+fn locate(heap: &MHeap, obj: ObjPtr, verify: bool, stw: bool) -> (&MSpan, SpanGeom, usize) {
+    let addr = obj.as_ptr() as usize;
+    let span = span_for(heap, addr);
+    // SAFETY: `obj` is a live object (the Embedder contract): its span is
+    // in use and cannot be freed while anyone marks (no sweeping during
+    // marking, SWEEP_BEFORE_MARK).
+    let g = unsafe { span.geom() };
+    let idx = g.obj_index(addr - g.start);
+    if verify {
+        check_mark_target(span, &g, addr, idx, stw);
+    }
+    (span, g, idx)
+}
+
 impl Marker<'_> {
     /// Mark `obj` (a pointer `Heap::alloc` returned, still reachable): set
     /// its mark bit and, if it was not marked yet, push it on the gray stack
     /// so the heap calls `Embedder::trace` on it exactly once this cycle.
     #[inline]
     pub fn mark(&mut self, obj: ObjPtr) {
-        let addr = obj.as_ptr() as usize;
-        let span = span_for(self.heap, addr);
-        let verify = self.verify;
-        // SAFETY: stop-the-world marking, after sweep termination: no
-        // sweeper holds a span (SWEEP_BEFORE_MARK, checked in `collect`) and
-        // the mutator is here, so we own every span's data (mspan.rs table,
-        // STW row).
-        let newly = unsafe {
-            span.with_data(|d| {
-                let idx = d.obj_index(addr - d.start);
-                if verify {
-                    check_mark_target(span, d, addr, idx);
-                }
-                let w = &mut d.gcmark_bits[idx / 64];
-                let m = 1u64 << (idx % 64);
-                if *w & m == 0 {
-                    *w |= m;
-                    Some(d.elemsize)
-                } else {
-                    None
-                }
-            })
-        };
-        if let Some(size) = newly {
-            self.marked_bytes += size as u64;
+        let (span, g, idx) = locate(self.heap, obj, self.verify, self.stw);
+        // SAFETY: as in `locate`: the span is in use while we mark.
+        if unsafe { span.gcmark.set(idx, self.stw) } {
+            self.marked_bytes += g.elemsize as u64;
             self.marked_objects += 1;
             self.gray.push(obj);
         }
@@ -134,19 +137,8 @@ impl MarkView<'_> {
     /// Whether `obj` was marked this cycle (it survives the sweep).
     #[inline]
     pub fn is_marked(&self, obj: ObjPtr) -> bool {
-        let addr = obj.as_ptr() as usize;
-        let span = span_for(self.heap, addr);
-        let verify = self.verify;
-        // SAFETY: as in `Marker::mark`: still stop-the-world, before mark
-        // termination, so no sweeper holds a span.
-        unsafe {
-            span.with_data(|d| {
-                let idx = d.obj_index(addr - d.start);
-                if verify {
-                    check_mark_target(span, d, addr, idx);
-                }
-                d.is_marked(idx)
-            })
-        }
+        let (span, _, idx) = locate(self.heap, obj, self.verify, true);
+        // SAFETY: as in `locate`.
+        unsafe { span.gcmark.get(idx) }
     }
 }

@@ -45,6 +45,7 @@ impl Heap {
             marked_bytes: 0,
             marked_objects: 0,
             verify,
+            stw: true,
         };
         embedder.mark_roots(&mut m);
         // Finalizer roots: every queued pair, and for every special the

@@ -403,6 +403,7 @@ impl MHeap {
                     d.alloc_count = 1;
                     d.alloc_cache = 0;
                 }
+                s.init_geom(d);
             });
             s.with_links(|l| *l = Default::default());
         }

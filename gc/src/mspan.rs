@@ -12,7 +12,15 @@
 //! | the sweeper holding `SweepLocked` | `sweepgen == sg-1` (from `try_acquire` until the serialization point in `sweep_span`) |
 //! | the `MCentral` lock holder of the span's class | the span is on one of that mcentral's swept lists |
 //! | the mutator | the span is in the mutator's `MCache`, or was just taken off the lists by `cache_span`, or is a large span being returned by `alloc_large` |
-//! | the stop-the-world collector (mark, verify) | inside `Heap::collect` between sweep termination and mark termination, when no sweeper holds any span (`SWEEP_BEFORE_MARK`) |
+//! | the stop-the-world collector (verify, checkmark) | inside a stop-the-world phase of a cycle, when no sweeper holds any span (`SWEEP_BEFORE_MARK`) |
+//!
+//! Markers (the mark worker, the mutator's write barrier and assists, the
+//! allocator marking new objects black) never touch `data`: they read the
+//! span's geometry from `geom` (written with the data at init under the heap
+//! lock, immutable while the span is in use) and set bits in `gcmark`, whose
+//! words are atomic. No sweeper runs while anyone marks (`SWEEP_BEFORE_MARK`),
+//! and a span being marked is in use (it holds a live object), so neither the
+//! words nor the geometry change under a marker.
 //!
 //! A swept large span that is on no list is quiescent: nobody touches its
 //! data until the next cycle's sweeper claims it or the STW collector reads
@@ -21,7 +29,7 @@
 
 use crate::finalizer::Specials;
 use crate::sizeclasses::{class_info, PAGE_SIZE};
-use crate::sync::{AtomicU32, AtomicU8, Ordering, UnsafeCell};
+use crate::sync::{AtomicU32, AtomicU64, AtomicU8, Ordering, UnsafeCell};
 use core::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicU32 as StdAtomicU32, AtomicUsize as StdAtomicUsize};
 
@@ -162,9 +170,6 @@ pub(crate) struct SpanData {
     /// Slots allocated as of the last sweep (or span creation). A slot is
     /// allocated iff its index `< freeindex` or its bit is set here.
     pub(crate) alloc_bits: Vec<u64>,
-    /// Mark bits of the cycle in progress; zero outside marking. Sweeping
-    /// turns them into the next `alloc_bits` and installs a zeroed bitmap.
-    pub(crate) gcmark_bits: Vec<u64>,
 }
 
 impl SpanData {
@@ -172,11 +177,6 @@ impl SpanData {
     #[inline]
     pub(crate) fn is_allocated(&self, i: usize) -> bool {
         i < self.freeindex || self.alloc_bits[i / 64] & (1 << (i % 64)) != 0
-    }
-
-    #[inline]
-    pub(crate) fn is_marked(&self, i: usize) -> bool {
-        self.gcmark_bits[i / 64] & (1 << (i % 64)) != 0
     }
 
     /// Object index of a byte offset into the span.
@@ -281,11 +281,146 @@ impl SpanData {
         let words = self.bitmap_words();
         self.alloc_bits.clear();
         self.alloc_bits.resize(words, 0);
-        self.gcmark_bits.clear();
-        self.gcmark_bits.resize(words, 0);
         self.freeindex = 0;
         self.alloc_cache = !0;
         self.alloc_count = 0;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Geometry and mark bits: what markers may read and write
+
+/// Where a span's objects are: a copy of the data's geometry for threads
+/// that do not own the data (markers). Written with the data by
+/// `MHeap::alloc_span` (heap lock, span `Dead`); immutable while `InUse`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SpanGeom {
+    pub(crate) start: usize,
+    pub(crate) elemsize: usize,
+    pub(crate) nelems: usize,
+    pub(crate) div_mul: u32,
+}
+
+impl SpanGeom {
+    /// Object index of a byte offset into the span (as
+    /// [`SpanData::obj_index`]).
+    #[inline(always)]
+    pub(crate) fn obj_index(&self, off: usize) -> usize {
+        if self.nelems == 1 {
+            0
+        } else {
+            ((off as u64 * self.div_mul as u64) >> 32) as usize
+        }
+    }
+}
+
+/// A span's mark bits, one atomic word per 64 slots (see the module docs
+/// for who may touch them). Any number of markers set bits at once with
+/// `fetch_or`; the span's sweeper reads and clears them; only
+/// `MHeap::alloc_span` resizes them (span `Dead`, heap lock).
+#[derive(Debug)]
+pub(crate) struct MarkBits {
+    words: UnsafeCell<Box<[AtomicU64]>>,
+}
+
+impl MarkBits {
+    fn new() -> MarkBits {
+        MarkBits {
+            words: UnsafeCell::new(Box::new([])),
+        }
+    }
+
+    /// The words.
+    ///
+    /// # Safety
+    /// 1. The span is in use (nobody resizes the words) or the caller holds
+    ///    the heap lock with the span `Dead`.
+    #[inline(always)]
+    unsafe fn words(&self) -> &[AtomicU64] {
+        // SAFETY: the box is replaced only by `reset`, under the heap lock
+        // for a Dead span (precondition 1 excludes that here).
+        self.words.with(|w| unsafe { &**w })
+    }
+
+    /// Sets bit `i`; true if it was clear (the caller greyed the object).
+    /// `exclusive`: the caller is the only marker (the world is stopped),
+    /// so a plain load and store do; otherwise other markers may set bits
+    /// of the same word at once and it takes an atomic `fetch_or` (only
+    /// when the bit is not set yet: most marks find it set).
+    ///
+    /// # Safety
+    /// As [`words`](Self::words).
+    #[inline(always)]
+    pub(crate) unsafe fn set(&self, i: usize, exclusive: bool) -> bool {
+        let bit = 1u64 << (i % 64);
+        // SAFETY: the caller's precondition.
+        let w = unsafe { &self.words()[i / 64] };
+        // Relaxed is enough for the bit itself; what it protects (the
+        // object's contents) is ordered by the release store that
+        // published the pointer and the marker's acquire load of it.
+        let old = w.load(Ordering::Relaxed);
+        if old & bit != 0 {
+            return false;
+        }
+        if exclusive {
+            w.store(old | bit, Ordering::Relaxed);
+            true
+        } else {
+            w.fetch_or(bit, Ordering::Relaxed) & bit == 0
+        }
+    }
+
+    /// Bit `i`.
+    ///
+    /// # Safety
+    /// As [`words`](Self::words).
+    #[inline(always)]
+    pub(crate) unsafe fn get(&self, i: usize) -> bool {
+        // SAFETY: the caller's precondition.
+        unsafe { self.words()[i / 64].load(Ordering::Relaxed) & (1 << (i % 64)) != 0 }
+    }
+
+    /// Word `w` (the sweeper, which owns the span).
+    ///
+    /// # Safety
+    /// As [`words`](Self::words).
+    #[inline]
+    pub(crate) unsafe fn word(&self, w: usize) -> u64 {
+        // SAFETY: the caller's precondition.
+        unsafe { self.words()[w].load(Ordering::Relaxed) }
+    }
+
+    /// Clears the first `n` words (the sweeper, after turning them into the
+    /// allocation bits).
+    ///
+    /// # Safety
+    /// As [`words`](Self::words), and the caller owns the span's data (no
+    /// marker runs).
+    #[inline]
+    pub(crate) unsafe fn clear(&self, n: usize) {
+        // SAFETY: the caller's precondition.
+        for w in unsafe { &self.words()[..n] } {
+            w.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// `n` zeroed words, for a span being initialized.
+    ///
+    /// # Safety
+    /// 1. The caller holds the heap lock and the span is `Dead`: no marker
+    ///    or sweeper can hold a reference to the words.
+    pub(crate) unsafe fn reset(&self, n: usize) {
+        self.words.with_mut(|w| {
+            // SAFETY: precondition 1: nobody else touches the box.
+            let w = unsafe { &mut *w };
+            if w.len() == n {
+                for x in w.iter() {
+                    x.store(0, Ordering::Relaxed);
+                }
+            } else {
+                *w = (0..n).map(|_| AtomicU64::new(0)).collect();
+            }
+        })
     }
 }
 
@@ -341,6 +476,11 @@ pub(crate) struct MSpan {
     pub(crate) links: UnsafeCell<SpanLinks>,
     /// Metadata; owned as the module table says.
     pub(crate) data: UnsafeCell<SpanData>,
+    /// Geometry for markers (see [`SpanGeom`]).
+    geom: UnsafeCell<SpanGeom>,
+    /// Mark bits of the cycle in progress; zero outside marking. Sweeping
+    /// turns them into the next allocation bits and clears them.
+    pub(crate) gcmark: MarkBits,
     /// Copies of start page / npages / class for `gc_throw!` diagnostics
     /// only (std atomics, written under the heap lock at init, read
     /// anywhere without synchronization requirements).
@@ -368,6 +508,8 @@ impl MSpan {
             state: AtomicU8::new(MSpanState::Dead as u8),
             links: UnsafeCell::new(SpanLinks::default()),
             data: UnsafeCell::new(SpanData::default()),
+            geom: UnsafeCell::new(SpanGeom::default()),
+            gcmark: MarkBits::new(),
             diag_start: StdAtomicUsize::new(0),
             diag_npages: StdAtomicUsize::new(0),
             diag_class: StdAtomicU32::new(0),
@@ -455,6 +597,40 @@ impl MSpan {
     pub(crate) unsafe fn with_data<R>(&self, f: impl FnOnce(&mut SpanData) -> R) -> R {
         // SAFETY: exclusive ownership is the caller's precondition 1.
         self.data.with_mut(|d| f(unsafe { &mut *d }))
+    }
+
+    /// The span's geometry.
+    ///
+    /// # Safety
+    /// 1. The span is in use and stays so while the caller uses the copy
+    ///    (the caller found it through a live object, or owns its data), or
+    ///    the caller holds the heap lock.
+    #[inline(always)]
+    pub(crate) unsafe fn geom(&self) -> SpanGeom {
+        // SAFETY: `geom` is written only by `init_geom` (heap lock, span
+        // Dead), which precondition 1 excludes.
+        self.geom.with(|g| unsafe { *g })
+    }
+
+    /// Sets the geometry and zeroes the mark bits of a span being
+    /// initialized from `d`.
+    ///
+    /// # Safety
+    /// 1. The caller holds the heap lock and the span is `Dead`.
+    pub(crate) unsafe fn init_geom(&self, d: &SpanData) {
+        self.geom.with_mut(|g| {
+            // SAFETY: precondition 1: no reader while the span is Dead.
+            unsafe {
+                *g = SpanGeom {
+                    start: d.start,
+                    elemsize: d.elemsize,
+                    nelems: d.nelems,
+                    div_mul: d.div_mul,
+                }
+            }
+        });
+        // SAFETY: precondition 1.
+        unsafe { self.gcmark.reset(d.bitmap_words()) };
     }
 
     /// Run `f` on the span's list links.

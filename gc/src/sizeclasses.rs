@@ -132,6 +132,23 @@ pub const NUM_SIZE_CLASSES: usize = GENERATED.1;
 /// The class table, indexed by class; entry 0 is the large class.
 pub static CLASSES: [ClassInfo; MAX_CLASSES] = GENERATED.0;
 
+/// The most bitmap words (64 slots each) any span needs: the sweeper reads
+/// a span's mark words into a stack array of this size.
+pub const MAX_BITMAP_WORDS: usize = max_bitmap_words();
+
+const fn max_bitmap_words() -> usize {
+    let mut most = 1;
+    let mut c = 1;
+    while c < NUM_SIZE_CLASSES {
+        let words = (GENERATED.0[c].nelems as usize).div_ceil(64);
+        if words > most {
+            most = words;
+        }
+        c += 1;
+    }
+    most
+}
+
 const fn gen_size_to_class8() -> [u8; SMALL_SIZE_MAX / SMALL_SIZE_DIV + 1] {
     let mut t = [0u8; SMALL_SIZE_MAX / SMALL_SIZE_DIV + 1];
     let mut i = 0;

@@ -17,6 +17,7 @@
 
 use crate::mcentral::swept_idx;
 use crate::mspan::{ListId, MSpan, MSpanState, SpanData, SpanPtr};
+use crate::sizeclasses::MAX_BITMAP_WORDS;
 use crate::sync::{yield_now, AtomicU32, AtomicU64, Ordering};
 use crate::HeapShared;
 use core::ptr::NonNull;
@@ -333,13 +334,20 @@ fn sweep_bits(
     verify: bool,
 ) -> (usize, usize, usize, usize, usize) {
     let words = d.bitmap_words();
-    let nalloc: usize = d.gcmark_bits[..words]
-        .iter()
-        .map(|w| w.count_ones() as usize)
-        .sum();
+    // The span's mark words, read once and cleared by us alone.
+    let mut mark_words = [0u64; MAX_BITMAP_WORDS];
+    let marks = &mut mark_words[..words];
+    for (w, m) in marks.iter_mut().enumerate() {
+        // SAFETY: we own the span (sweepgen == sg-1), which is in use; no
+        // marker runs during a sweep (SWEEP_BEFORE_MARK).
+        *m = unsafe { span.gcmark.word(w) };
+    }
+    let marks = &*marks;
+    let marked = |i: usize| marks[i / 64] & (1 << (i % 64)) != 0;
+    let nalloc: usize = marks.iter().map(|w| w.count_ones() as usize).sum();
     if verify {
         for i in 0..d.nelems {
-            if d.is_marked(i) && !d.is_allocated(i) {
+            if marked(i) && !d.is_allocated(i) {
                 gc_throw!(
                     SpanAccounting,
                     span = span,
@@ -359,7 +367,7 @@ fn sweep_bits(
     let freed = d.alloc_count - nalloc;
     if poison && freed > 0 {
         for i in 0..d.nelems {
-            if d.is_allocated(i) && !d.is_marked(i) {
+            if d.is_allocated(i) && !marked(i) {
                 let p = (d.start + i * d.elemsize) as *mut u8;
                 // SAFETY: slot i lies inside this in-use span's committed
                 // pages; we own the span (sg-1) and the object is unmarked,
@@ -368,8 +376,10 @@ fn sweep_bits(
             }
         }
     }
-    core::mem::swap(&mut d.alloc_bits, &mut d.gcmark_bits);
-    d.gcmark_bits[..words].fill(0);
+    // The marks become the allocation bits; the marks start over.
+    d.alloc_bits[..words].copy_from_slice(marks);
+    // SAFETY: as the reads above.
+    unsafe { span.gcmark.clear(words) };
     d.freeindex = 0;
     d.alloc_cache = !d.alloc_bits[0];
     d.alloc_count = nalloc;

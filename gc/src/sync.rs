@@ -57,7 +57,6 @@ impl<T> UnsafeCell<T> {
     /// Read access through a raw pointer; the caller's `unsafe` block states
     /// why no one writes concurrently.
     #[inline(always)]
-    #[allow(dead_code)] // used by the seed switches and loom models
     pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())
     }

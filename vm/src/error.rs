@@ -83,3 +83,33 @@ impl InterpretError {
         }
     }
 }
+
+/// Why a native call failed.
+#[derive(Debug)]
+pub enum NativeError {
+    /// A Lox runtime error with this message, raised at the call site
+    /// (`sleep: seconds must be a number.`).
+    Message(String),
+    /// An error the VM raised while the native ran (`Out of memory.`, the
+    /// instruction limit): it unwinds as raised, so a finalizer cannot
+    /// catch what it could not catch in Lox code.
+    Vm(RuntimeError),
+}
+
+impl From<String> for NativeError {
+    fn from(message: String) -> Self {
+        NativeError::Message(message)
+    }
+}
+
+impl From<&str> for NativeError {
+    fn from(message: &str) -> Self {
+        NativeError::Message(message.to_string())
+    }
+}
+
+impl From<RuntimeError> for NativeError {
+    fn from(e: RuntimeError) -> Self {
+        NativeError::Vm(e)
+    }
+}

@@ -28,7 +28,7 @@
 use std::marker::PhantomData;
 
 use crate::collections::{self, list_index};
-use crate::error::RuntimeError;
+pub use crate::error::NativeError;
 use crate::object::{ChannelObj, CoState, CoroutineObj, Gc, ListObj, MapObj, View};
 use crate::value::Value;
 use crate::vm::Vm;
@@ -38,36 +38,6 @@ pub type NativeFn = for<'s> fn(&mut NativeCtx<'s>) -> NativeResult<'s>;
 
 /// What a native returns: its result, or why it failed.
 pub type NativeResult<'s> = Result<Handle<'s>, NativeError>;
-
-/// Why a native call failed.
-#[derive(Debug)]
-pub enum NativeError {
-    /// A Lox runtime error with this message, raised at the call site
-    /// (`sleep: seconds must be a number.`).
-    Message(String),
-    /// An error the VM raised while the native ran (`Out of memory.`, the
-    /// instruction limit): it unwinds as raised, so a finalizer cannot
-    /// catch what it could not catch in Lox code.
-    Vm(RuntimeError),
-}
-
-impl From<String> for NativeError {
-    fn from(message: String) -> Self {
-        NativeError::Message(message)
-    }
-}
-
-impl From<&str> for NativeError {
-    fn from(message: &str) -> Self {
-        NativeError::Message(message.to_string())
-    }
-}
-
-impl From<RuntimeError> for NativeError {
-    fn from(e: RuntimeError) -> Self {
-        NativeError::Vm(e)
-    }
-}
 
 /// The brand of a native call's handles: invariant in `'s` (no handle of
 /// one call can pass for another's), neither `Send` nor `Sync`.

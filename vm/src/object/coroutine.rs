@@ -87,6 +87,19 @@ impl Gc<StackSlabObj> {
     }
 }
 
+impl Gc<StackSlabObj> {
+    /// Slot `i` of a parked coroutine's stack, as the concurrent marker
+    /// reads it: other coroutines may store into a parked stack (waking it,
+    /// writing its upvalues) through the barrier meanwhile.
+    pub(super) fn slot_shared(self, i: usize) -> Value {
+        assert!(i < self.capacity, "stack slot above capacity");
+        // SAFETY: ROOTED; `i < capacity`, an aligned slot of the slab;
+        // written by its coroutine only while it runs (not while it is
+        // scanned: the scan claim) and by others through the barrier.
+        unsafe { super::barrier::load_shared(self.base().add(i)) }
+    }
+}
+
 impl Gc<FrameSlabObj> {
     pub fn capacity(self) -> usize {
         self.capacity
@@ -388,29 +401,31 @@ pub struct CoroutineObj {
     /// mark to come, the collector and the coroutine itself race to claim
     /// it; accessed only by shared reference ([`Gc::scan_state`]).
     scan: ScanState,
-    stack: Option<Gc<StackSlabObj>>,
+    pub(super) stack: Option<Gc<StackSlabObj>>,
     sp: usize,
-    frames: Option<Gc<FrameSlabObj>>,
+    pub(super) frames: Option<Gc<FrameSlabObj>>,
     frame_count: usize,
     /// Open upvalues of this stack, sorted by slot.
-    open_upvalues: Option<Gc<ListObj>>,
+    pub(super) open_upvalues: Option<Gc<ListObj>>,
     /// The coroutine's return value once Done.
-    result: Value,
+    pub(super) result: Value,
     /// Coroutines blocked in `join()` on this one.
-    joiners: WaitQueue,
+    pub(super) joiners: WaitQueue,
     /// The next coroutine in the wait queue this one is parked in (a
     /// channel's receivers or senders, or another coroutine's joiners).
-    wait_next: Option<Gc<CoroutineObj>>,
+    pub(super) wait_next: Option<Gc<CoroutineObj>>,
     /// Its body is a native call with no Lox frame (`spawn ch.recv()`, a
     /// native finalizer) that parked: when it resumes, the value on top of
     /// its stack is that call's result.
     native_wait: bool,
     /// Where it was started, for an error raised with no Lox frame on its
     /// stack: the `spawn` of a native body, or, on the finalizer coroutine,
-    /// the `setFinalizer` of the finalizer running now.
-    origin: Origin,
+    /// the `setFinalizer` of the finalizer running now (an `Origin`, kept
+    /// as its two fields: only the function is a pointer).
+    pub(super) origin_function: Option<Gc<super::FunctionObj>>,
+    origin_line: u32,
     /// A value a blocked sender is offering (`send`).
-    offer: Value,
+    pub(super) offer: Value,
     /// A runtime error to raise when it next runs (a sender on a channel
     /// that was closed under it).
     fail_on_resume: bool,
@@ -448,7 +463,8 @@ impl Fresh {
             joiners: WaitQueue::EMPTY,
             wait_next: None,
             native_wait: false,
-            origin: Origin::NONE,
+            origin_function: None,
+            origin_line: 0,
             offer: Value::NIL,
             fail_on_resume: false,
             wake_at: 0,
@@ -512,18 +528,32 @@ field_accessors! {
         data wake_at / set_wake_at: u64;
         data blocked_on / set_blocked_on: BlockedOn;
         data registry_index / set_registry_index: usize;
+        data origin_line / set_origin_line: u32;
         ptr stack / set_stack: Option<Gc<StackSlabObj>>;
         ptr frames / set_frames: Option<Gc<FrameSlabObj>>;
         ptr open_upvalues / set_open_upvalues: Option<Gc<ListObj>>;
         ptr result / set_result: Value;
         ptr wait_next / set_wait_next: Option<Gc<CoroutineObj>>;
-        ptr origin / set_origin: Origin;
+        ptr origin_function / set_origin_function: Option<Gc<super::FunctionObj>>;
         ptr offer / set_offer: Value;
         ptr blocked_target / set_blocked_target: Value;
     }
 }
 
 impl Gc<CoroutineObj> {
+    /// Where it was started (see the field).
+    pub fn origin(self) -> Origin {
+        Origin {
+            function: self.origin_function(),
+            line: self.origin_line(),
+        }
+    }
+
+    pub fn set_origin(self, wb: &mut WriteBarrier, origin: Origin) {
+        self.set_origin_function(wb, origin.function);
+        self.set_origin_line(origin.line);
+    }
+
     /// Coroutines blocked in `join()` on this one, oldest first.
     pub fn joiners(self) -> WaitQueueLoc {
         // SAFETY: ROOTED; the field lives inside the coroutine's block.
@@ -576,7 +606,7 @@ pub struct ChannelObj {
     /// Ring buffer storage, allocated on first use and grown by doubling
     /// up to `capacity` (so `Channel(n)` costs nothing until values are
     /// buffered); its length is the ring's size.
-    buffer: Option<Gc<super::ValueArrayObj>>,
+    pub(super) buffer: Option<Gc<super::ValueArrayObj>>,
     head: usize,
     count: usize,
     /// Blocked receivers and blocked senders.
@@ -726,8 +756,11 @@ impl WaitQueueLoc {
 
     /// Marks the queue's first and last coroutines; the ones between are
     /// reached through `wait_next` (each coroutine marks its successor).
+    /// Reads as a concurrent marker must (`load_shared`).
     pub fn mark(self, m: &mut gc::Marker<'_>) {
-        let q = self.read();
+        // SAFETY: ROOTED (the owner is alive); the field is written only
+        // through the barrier.
+        let q = unsafe { super::barrier::load_shared(self.0.as_ptr()) };
         for c in [q.head, q.tail].into_iter().flatten() {
             m.mark(c.as_ref().ptr());
         }

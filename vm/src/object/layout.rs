@@ -289,6 +289,20 @@ impl Gc<ValueArrayObj> {
         self.len
     }
 
+    /// Element `i` as a concurrent marker reads it (`load_shared`).
+    #[inline(always)]
+    pub(super) fn get_shared(self, i: usize) -> Value {
+        assert!(i < self.len, "value array index out of range");
+        // SAFETY: ROOTED; `i < len`: an aligned slot inside the block,
+        // written only through the barrier (or by `init_value_array`
+        // before the array was published).
+        unsafe {
+            super::barrier::load_shared(
+                ((self.raw() as *const u8).add(size_of::<ValueArrayObj>()) as *const Value).add(i),
+            )
+        }
+    }
+
     #[inline(always)]
     pub fn get(self, i: usize) -> Value {
         self.as_slice()[i]
@@ -437,9 +451,9 @@ pub struct UpvalueObj {
     header: Header,
     /// Stack slot while open; `CLOSED` once closed.
     slot: usize,
-    closed: Value,
+    pub(super) closed: Value,
     /// The coroutine whose stack `slot` indexes, while open.
-    owner: Option<Gc<super::CoroutineObj>>,
+    pub(super) owner: Option<Gc<super::CoroutineObj>>,
 }
 impl HeapObject for UpvalueObj {
     const KIND: ObjKind = ObjKind::Upvalue;
@@ -684,6 +698,15 @@ impl Gc<EntriesObj> {
         unsafe { self.base().add(i).read() }
     }
 
+    /// Entry `i` as a concurrent marker reads it (`load_shared`).
+    #[inline(always)]
+    pub(super) fn get_shared(self, i: usize) -> super::Entry {
+        assert!(i < self.capacity, "entry index out of range");
+        // SAFETY: ROOTED; `i < capacity`; entries are written only through
+        // the barrier (or by `init_entries` before publication).
+        unsafe { super::barrier::load_shared(self.base().add(i)) }
+    }
+
     #[inline(always)]
     pub(super) fn put(self, wb: &mut WriteBarrier, i: usize, e: super::Entry) {
         debug_assert!(i < self.capacity);
@@ -700,7 +723,7 @@ impl Gc<EntriesObj> {
 pub struct ListObj {
     header: Header,
     count: usize,
-    items: Option<Gc<ValueArrayObj>>,
+    pub(super) items: Option<Gc<ValueArrayObj>>,
 }
 impl HeapObject for ListObj {
     const KIND: ObjKind = ObjKind::List;
@@ -789,8 +812,8 @@ pub struct MapObj {
     count: usize,
     /// Entry slots used, removed ones included.
     used: usize,
-    entries: Option<Gc<ValueArrayObj>>,
-    index: Option<Gc<BytesObj>>,
+    pub(super) entries: Option<Gc<ValueArrayObj>>,
+    pub(super) index: Option<Gc<BytesObj>>,
 }
 impl HeapObject for MapObj {
     const KIND: ObjKind = ObjKind::Map;

@@ -357,29 +357,49 @@ impl Fresh {
     }
 }
 
-/// Marks every object `obj` refers to: the embedder half of tracing.
+/// Reads field `$f` of the object behind `$g` as a concurrent marker must.
+macro_rules! shared {
+    ($g:expr, $f:ident) => {{
+        let g = $g;
+        // SAFETY: ROOTED (the marker traces live objects only); the field
+        // is aligned and written only through the barrier, or before the
+        // object was published.
+        unsafe { barrier::load_shared(std::ptr::addr_of!((*g.raw()).$f)) }
+    }};
+}
+
+/// Marks every object `obj` refers to: the embedder half of tracing. Safe
+/// to run on the mark worker while the mutator runs: every field the
+/// mutator may change is read with `load_shared` (the mutator stores it
+/// through the barrier), and fields that never change after `init_*` are
+/// read plainly. A coroutine's stack is read only by whoever holds its
+/// scan claim (`roots.rs`), when it is not running.
 pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
     let mark_val = |m: &mut Marker<'_>, v: Value| {
         if let Some(o) = v.as_obj() {
             m.mark(o.ptr());
         }
     };
-    match obj.kind() {
-        ObjKind::Upvalue => {
-            let u: Gc<UpvalueObj> = Gc::from_ref_unchecked(obj);
-            mark_val(m, u.closed());
-            if let Some(owner) = u.owner() {
-                m.mark(owner.as_ref().ptr());
-            }
+    let mark_opt = |m: &mut Marker<'_>, o: Option<ObjRef>| {
+        if let Some(o) = o {
+            m.mark(o.ptr());
+        }
+    };
+    match obj.view() {
+        View::Upvalue(u) => {
+            mark_val(m, shared!(u, closed));
+            mark_opt(m, shared!(u, owner).map(Gc::as_ref));
         }
         // Their live parts are scanned by the owning coroutine.
-        ObjKind::StackSlab | ObjKind::FrameSlab => {}
-        ObjKind::Coroutine => {
-            let c: Gc<CoroutineObj> = Gc::from_ref_unchecked(obj);
+        View::StackSlab(_) | View::FrameSlab(_) => {}
+        View::Coroutine(c) => {
+            // Under the scan claim: the coroutine is not running, so its own
+            // fields (stacks, heights, frames) are still; others may store
+            // into its stack, result, offer and queue links meanwhile.
             if let Some(s) = c.stack() {
                 m.mark(s.as_ref().ptr());
-                for &v in s.live(c.sp()) {
-                    mark_val(m, v);
+                for i in 0..c.sp() {
+                    mark_val(m, s.slot_shared(i));
                 }
             }
             if let Some(f) = c.frames() {
@@ -388,105 +408,71 @@ pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
                     m.mark(frame.closure.as_ref().ptr());
                 }
             }
-            if let Some(l) = c.open_upvalues() {
-                m.mark(l.as_ref().ptr());
-            }
+            mark_opt(m, shared!(c, open_upvalues).map(Gc::as_ref));
             c.joiners().mark(m);
-            if let Some(next) = c.wait_next() {
-                m.mark(next.as_ref().ptr());
-            }
-            if let Some(f) = c.origin().function {
-                m.mark(f.as_ref().ptr());
-            }
-            mark_val(m, c.result());
-            mark_val(m, c.offer());
-            mark_val(m, c.blocked_target());
+            mark_opt(m, shared!(c, wait_next).map(Gc::as_ref));
+            mark_opt(m, shared!(c, origin_function).map(Gc::as_ref));
+            mark_val(m, shared!(c, result));
+            mark_val(m, shared!(c, offer));
+            mark_val(m, shared!(c, blocked_target));
         }
-        ObjKind::Channel => {
-            let ch: Gc<ChannelObj> = Gc::from_ref_unchecked(obj);
-            if let Some(b) = ch.buffer() {
-                m.mark(b.as_ref().ptr());
-            }
+        View::Channel(ch) => {
+            mark_opt(m, shared!(ch, buffer).map(Gc::as_ref));
             ch.recvq().mark(m);
             ch.sendq().mark(m);
         }
-        ObjKind::String | ObjKind::Bytes => {}
-        ObjKind::Function => {
-            let f: Gc<FunctionObj> = Gc::from_ref_unchecked(obj);
+        View::String(_) | View::Bytes(_) => {}
+        View::Function(f) => {
             m.mark(f.code.as_ref().ptr());
             m.mark(f.lines.as_ref().ptr());
             m.mark(f.constants.as_ref().ptr());
-            if let Some(n) = f.name {
-                m.mark(n.as_ref().ptr());
-            }
+            mark_opt(m, f.name.map(Gc::as_ref));
         }
-        ObjKind::Closure => {
-            let c: Gc<ClosureObj> = Gc::from_ref_unchecked(obj);
+        View::Closure(c) => {
             m.mark(c.function.as_ref().ptr());
             for u in c.upvalues() {
                 m.mark(u.as_ref().ptr());
             }
         }
-        ObjKind::Class => {
-            let c: Gc<ClassObj> = Gc::from_ref_unchecked(obj);
+        View::Class(c) => {
             m.mark(c.name.as_ref().ptr());
             c.methods_loc().mark_entries(m);
         }
-        ObjKind::Instance => {
-            let i: Gc<InstanceObj> = Gc::from_ref_unchecked(obj);
+        View::Instance(i) => {
             m.mark(i.class.as_ref().ptr());
             i.fields_loc().mark_entries(m);
         }
-        ObjKind::BoundMethod => {
-            let b: Gc<BoundMethodObj> = Gc::from_ref_unchecked(obj);
+        View::BoundMethod(b) => {
             mark_val(m, b.receiver);
             m.mark(b.method.as_ref().ptr());
         }
-        ObjKind::Native => {
-            let n: Gc<NativeObj> = Gc::from_ref_unchecked(obj);
-            m.mark(n.name.as_ref().ptr());
-        }
-        ObjKind::ValueArray => {
-            let a: Gc<ValueArrayObj> = Gc::from_ref_unchecked(obj);
-            for &v in a.as_slice() {
-                mark_val(m, v);
+        View::Native(n) => m.mark(n.name.as_ref().ptr()),
+        View::ValueArray(a) => {
+            for i in 0..a.len() {
+                mark_val(m, a.get_shared(i));
             }
         }
-        ObjKind::List => {
-            let l: Gc<ListObj> = Gc::from_ref_unchecked(obj);
-            if let Some(items) = l.items() {
-                m.mark(items.as_ref().ptr());
-            }
+        View::List(l) => mark_opt(m, shared!(l, items).map(Gc::as_ref)),
+        View::Map(map) => {
+            mark_opt(m, shared!(map, entries).map(Gc::as_ref));
+            mark_opt(m, shared!(map, index).map(Gc::as_ref));
         }
-        ObjKind::Map => {
-            let map: Gc<MapObj> = Gc::from_ref_unchecked(obj);
-            if let Some(e) = map.entries() {
-                m.mark(e.as_ref().ptr());
-            }
-            if let Some(i) = map.index() {
-                m.mark(i.as_ref().ptr());
-            }
-        }
-        ObjKind::BoundNative => {
-            let b: Gc<BoundNativeObj> = Gc::from_ref_unchecked(obj);
+        View::BoundNative(b) => {
             mark_val(m, b.receiver);
             m.mark(b.native.as_ref().ptr());
         }
-        ObjKind::Finalizer => {
-            let f: Gc<FinalizerObj> = Gc::from_ref_unchecked(obj);
-            mark_val(m, f.function);
-            if let Some(o) = f.origin.function {
-                m.mark(o.as_ref().ptr());
-            }
-        }
-        ObjKind::Entries => {
-            let e: Gc<EntriesObj> = Gc::from_ref_unchecked(obj);
-            for entry in e.as_slice() {
+        View::Entries(e) => {
+            for i in 0..e.capacity() {
+                let entry = e.get_shared(i);
                 if let Some(k) = entry.key {
                     m.mark(k.as_ref().ptr());
                     mark_val(m, entry.value);
                 }
             }
+        }
+        View::Finalizer(f) => {
+            mark_val(m, f.function);
+            mark_opt(m, f.origin.function.map(Gc::as_ref));
         }
     }
 }

@@ -201,9 +201,14 @@ impl TableLoc {
         }
     }
 
-    /// Marks the slot array (the array's own tracing marks keys/values).
+    /// Marks the slot array (the array's own tracing marks keys/values),
+    /// reading the pointer as a concurrent marker must (`load_shared`).
     pub fn mark_entries(&self, m: &mut Marker<'_>) {
-        if let Some(e) = self.table().entries {
+        // SAFETY: ROOTED (the owner is alive); the field is written only
+        // through the barrier (`install`).
+        let entries =
+            unsafe { super::barrier::load_shared(std::ptr::addr_of!((*self.0.as_ptr()).entries)) };
+        if let Some(e) = entries {
             m.mark(e.as_ref().ptr());
         }
     }
