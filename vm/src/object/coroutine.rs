@@ -434,7 +434,7 @@ pub struct CoroutineObj {
     /// Whose wait queue it is in while Blocked (`blocked_on`): a channel
     /// or a coroutine, traced, so the queue's owner stays alive while it
     /// waits.
-    blocked_target: Value,
+    pub(super) blocked_target: Value,
     /// Position in the scheduler's registry of unfinished coroutines.
     registry_index: usize,
     /// Spawn order: makes traces and debugging deterministic.
