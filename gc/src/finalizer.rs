@@ -176,14 +176,20 @@ pub(crate) fn remove_special(heap: &HeapShared, span: &MSpan, offset: usize) -> 
     true
 }
 
-/// Mark phase (stop-the-world): append `(object, finalizer)` for every
-/// special of the first `snapshot_len` spans to `out` (copied out so that
-/// no lock is held while the embedder traces).
+/// Mark phase (the stop-the-world marker, or the mark worker's first job):
+/// append `(object, finalizer)` for every special of the first
+/// `snapshot_len` spans to `out` (copied out so that no lock is held while
+/// the embedder traces). Each span's list is read under its lock, so the
+/// mutator may add and remove specials meanwhile (an object given a
+/// finalizer during the mark is reachable, so marked, anyway).
 pub(crate) fn collect_specials(
     heap: &HeapShared,
     snapshot_len: usize,
     out: &mut Vec<(usize, usize)>,
 ) {
+    if heap.nspecials.load(StdOrdering::Acquire) == 0 {
+        return;
+    }
     for i in 0..snapshot_len {
         let s = heap.mheap.allspans.get(i);
         if !s.specials.maybe_any() || s.state() != crate::mspan::MSpanState::InUse {
@@ -192,6 +198,26 @@ pub(crate) fn collect_specials(
         let start = s.diag().0;
         let l = s.specials.list.lock();
         out.extend(l.iter().map(|sp| (start + sp.offset, sp.finalizer)));
+    }
+}
+
+/// Marks the finalizer specials `pairs` (from [`collect_specials`]) as
+/// roots: each finalizer, and what each object reaches, through `trace` on
+/// the object itself, which stays unmarked (or it would never be
+/// finalized).
+pub(crate) fn mark_special_pairs(
+    pairs: &[(usize, usize)],
+    m: &mut Marker<'_>,
+    trace: &dyn Fn(ObjPtr, &mut Marker<'_>),
+) {
+    for &(obj, fin) in pairs {
+        // Both are object addresses recorded by `set_finalizer`.
+        let (Some(obj), Some(fin)) = (NonNull::new(obj as *mut u8), NonNull::new(fin as *mut u8))
+        else {
+            gc_throw!(MarkBadPointer, "a finalizer special holds a null pointer");
+        };
+        m.mark(fin);
+        trace(obj, m);
     }
 }
 

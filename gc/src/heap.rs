@@ -6,6 +6,7 @@
 use crate::bgsweep::BgSweeper;
 use crate::finalizer::{self, FinalizerError, Finq};
 use crate::mcache::MCache;
+use crate::mgcmark::{Barrier, MarkWorker, PhaseWord, Tracer as MarkTracer, WorkQueue};
 use crate::mheap::{self, MHeap};
 use crate::pacer::{self, Pacer};
 use crate::pausehist::PauseHist;
@@ -69,6 +70,13 @@ pub(crate) struct HeapShared {
     /// has not drained the snapshot, `cache_span` sweeps only a few spans
     /// lazily before taking fresh pages.
     pub(crate) concurrent_sweep: bool,
+    /// Go's `gcphase` (`mgcmark.rs`).
+    pub(crate) phase: PhaseWord,
+    /// The grey queue and the mark worker's jobs.
+    pub(crate) work: WorkQueue,
+    /// The number of the cycle being (or last) marked: `num_gc + 1` from
+    /// its start. Written by the mutator at mark start, before the phase.
+    pub(crate) cycle: crate::sync::AtomicU64,
 }
 
 impl HeapShared {
@@ -83,6 +91,9 @@ impl HeapShared {
             finq: Finq::new(),
             nspecials: StdAtomicUsize::new(0),
             concurrent_sweep: false,
+            phase: PhaseWord::new(),
+            work: WorkQueue::new(),
+            cycle: crate::sync::AtomicU64::new(0),
         }
     }
 }
@@ -121,6 +132,22 @@ pub struct Heap {
     pub(crate) finalizers_taken: u64,
     /// `finalizers_queued` at the last gctrace line.
     pub(crate) traced_fin: u64,
+    /// The embedder's tracer for concurrent marking (`set_tracer`); with
+    /// it and `GcConfig::concurrent_mark`, the mark worker runs.
+    pub(crate) mark_tracer: Option<std::sync::Arc<dyn MarkTracer>>,
+    pub(crate) worker: Option<MarkWorker>,
+    /// `barrier()` was called (there is one barrier per heap).
+    pub(crate) barrier_made: bool,
+    /// A cycle marks concurrently (mirror of `phase == Mark`, for the
+    /// allocator's black allocation), and its bookkeeping.
+    pub(crate) marking: bool,
+    pub(crate) cycle_state: Option<crate::mgc::CycleState>,
+    /// The mutator calls `poll` when `alloc_bytes` reaches this.
+    pub(crate) next_poll: u64,
+    /// Cumulative time in assists and in each stop-the-world phase.
+    pub(crate) mark_assist_ns: u64,
+    pub(crate) stw_sweep_term_ns: u64,
+    pub(crate) stw_mark_term_ns: u64,
 }
 
 impl Heap {
@@ -163,15 +190,111 @@ impl Heap {
             fin_scratch: Vec::new(),
             finalizers_taken: 0,
             traced_fin: 0,
+            mark_tracer: None,
+            worker: None,
+            barrier_made: false,
+            marking: false,
+            cycle_state: None,
+            next_poll: 0,
+            mark_assist_ns: 0,
+            stw_sweep_term_ns: 0,
+            stw_mark_term_ns: 0,
         }
+        .with_poll()
     }
-    /// Whether an automatic cycle is due (`heap_live >= next_gc` with
-    /// `gc_percent >= 0`), or always in stress mode.
+
+    fn with_poll(mut self) -> Heap {
+        self.set_next_poll();
+        self
+    }
+
+    /// The embedder's tracer: from now on, with
+    /// `GcConfig::concurrent_mark`, cycles mark concurrently on the mark
+    /// worker thread (started here) and the embedder drives them
+    /// (`start_mark`, `mark_assist`, `finish_mark`). Call once, before the
+    /// first cycle.
+    pub fn set_tracer(&mut self, tracer: std::sync::Arc<dyn MarkTracer>) {
+        if self.config.concurrent_mark && self.worker.is_none() {
+            self.worker = Some(MarkWorker::start(self.shared.clone(), tracer.clone()));
+            self.pacer.set_trigger(true);
+            self.set_next_poll();
+        }
+        self.mark_tracer = Some(tracer);
+    }
+
+    /// Cycles mark concurrently (a tracer is set and
+    /// `GcConfig::concurrent_mark`).
+    #[inline]
+    pub fn concurrent_mark(&self) -> bool {
+        self.worker.is_some()
+    }
+
+    /// The heap's write barrier, for the embedder's one store path. There
+    /// is one per heap: a second call throws `MARK_PHASE`.
+    pub fn barrier(&mut self) -> Barrier {
+        if self.barrier_made {
+            gc_throw!(MarkPhase, "a second write barrier for one heap");
+        }
+        self.barrier_made = true;
+        Barrier::new(self.shared.clone())
+    }
+    /// Whether an automatic cycle is due: `heap_live` reached the trigger
+    /// (the goal itself when marking stops the world; earlier for a
+    /// concurrent mark, so that it ends by the goal), or always in stress
+    /// mode. False while a cycle marks.
     #[inline]
     pub fn should_collect(&self) -> bool {
-        self.config.stress
-            || (self.config.gc_percent >= 0
-                && self.pacer.heap_live(self.alloc_bytes) >= self.pacer.next_gc)
+        !self.marking
+            && (self.config.stress
+                || (self.config.gc_percent >= 0
+                    && self.pacer.heap_live(self.alloc_bytes) >= self.pacer.trigger))
+    }
+
+    /// Whether the mutator should call into the collector at this
+    /// safepoint: one comparison on the allocation path. True when a cycle
+    /// may be due, and every `ASSIST_CHUNK` bytes while one marks.
+    #[inline(always)]
+    pub fn poll_due(&self) -> bool {
+        self.alloc_bytes >= self.next_poll
+    }
+
+    /// When the mutator polls next (after any change of phase or pacing;
+    /// the embedder calls it after a poll that found nothing to do).
+    pub fn set_next_poll(&mut self) {
+        self.next_poll = if self.config.stress {
+            0
+        } else if self.marking {
+            self.alloc_bytes + crate::mgc::ASSIST_CHUNK
+        } else if self.config.gc_percent < 0 {
+            u64::MAX
+        } else {
+            // heap_live = last_live + alloc_bytes - alloc_at_mark reaches
+            // the trigger at this alloc_bytes.
+            (self.pacer.trigger.saturating_sub(self.pacer.last_live))
+                .saturating_add(self.pacer.alloc_at_mark)
+        };
+    }
+
+    /// A cycle is marking concurrently (between `start_mark` and
+    /// `finish_mark`).
+    #[inline]
+    pub fn is_marking(&self) -> bool {
+        self.marking
+    }
+
+    /// The number of the cycle being marked (or the next one): what
+    /// stack claims are made for (`stackscan`).
+    #[inline]
+    pub fn mark_cycle(&self) -> u64 {
+        self.num_gc + 1
+    }
+
+    /// Tests only: while held, the mark worker takes no job, so a test
+    /// decides when marking progresses (assists, `mark_drain`, mark
+    /// termination still mark). Not a switch a user can reach.
+    #[cfg(any(test, feature = "seed-bugs"))]
+    pub fn hold_mark_worker(&self, held: bool) {
+        self.shared.work.hold(held);
     }
 
     /// Bytes in allocated objects now (what `--max-heap` limits).
@@ -201,6 +324,14 @@ impl Heap {
             last_live: self.pacer.last_live,
             finalizers_queued: s.finalizers_queued.load(StdOrdering::Relaxed),
             finalizers_taken: self.finalizers_taken,
+            mark_assist_ns: self.mark_assist_ns,
+            mark_worker_ns: self
+                .shared
+                .work
+                .worker_ns
+                .load(crate::sync::Ordering::Relaxed),
+            stw_sweep_term_ns: self.stw_sweep_term_ns,
+            stw_mark_term_ns: self.stw_mark_term_ns,
         }
     }
 
@@ -214,6 +345,8 @@ impl Heap {
             percent,
             self.config.min_trigger as u64,
         );
+        self.pacer.set_trigger(self.concurrent_mark());
+        self.set_next_poll();
         prev
     }
 
@@ -266,10 +399,10 @@ impl Heap {
     /// disjoint, and the collector's own slices on the mutator track lie
     /// inside whatever the mutator was running), or events on an
     /// `Embedder(n)` track named once with [`TraceEvent::track_name`].
-    /// `TraceTrack::BgSweeper` is the collector's; events for it are
-    /// dropped.
+    /// `TraceTrack::BgSweeper` and `TraceTrack::MarkWorker` are the
+    /// collector's; events for them are dropped.
     pub fn trace_event(&mut self, event: TraceEvent) {
-        if event.track == TraceTrack::BgSweeper {
+        if matches!(event.track, TraceTrack::BgSweeper | TraceTrack::MarkWorker) {
             return;
         }
         if let Some(t) = self.tracer.as_mut() {
@@ -366,7 +499,12 @@ impl Heap {
 
 impl Drop for Heap {
     fn drop(&mut self) {
-        // Join the sweeper before the shared heap (and its memory) goes.
+        // Join the mark worker and the sweeper before the shared heap (and
+        // its memory) goes. A cycle still marking just stops: the worker
+        // finishes the job in hand (it reads objects the heap still holds).
+        if let Some(mut w) = self.worker.take() {
+            w.shutdown();
+        }
         if let Some(mut bg) = self.bg.take() {
             bg.shutdown();
         }

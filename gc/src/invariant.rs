@@ -138,6 +138,23 @@ invariants! {
     /// swallowed). Test: none can make the thread panic without a bug; the
     /// check exists so one would not pass silently.
     BgSweep = "BGSWEEP",
+    /// **CHECKMARK**: at mark termination no object reachable from the
+    /// roots is white: the concurrent mark (worker, assists, barrier,
+    /// self-scans, allocate-black) left no black→white edge. Seed 003 in
+    /// its concurrent form (a stack skipped), and any store kind the
+    /// barrier misses. Check: `verify::checkmark` in verify mode re-marks
+    /// from the roots, world stopped, into the second bitmap and throws
+    /// naming the first reachable object with a clear mark bit and its
+    /// referrer. Tests: `tests::checks::checkmark_catches_a_white_object`;
+    /// the VM's `tests::missing_barrier_is_caught_by_checkmark`.
+    Checkmark = "CHECKMARK",
+    /// **MARK_PHASE**: a cycle's steps run in order (`Off -> start_mark ->
+    /// Mark -> finish_mark -> Off`), a stop-the-world cycle never starts
+    /// while a concurrent one marks, and the mark worker ends only when
+    /// the heap shuts it down. Check: `Heap::collect`, `start_mark` and
+    /// `finish_mark` throw on a step out of order; `MarkWorker::shutdown`
+    /// on a panicked thread. Test: `tests::checks::mark_phase_out_of_order`.
+    MarkPhase = "MARK_PHASE",
 }
 
 #[cfg(test)]

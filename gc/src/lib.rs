@@ -103,6 +103,7 @@ mod mark;
 mod mcache;
 mod mcentral;
 mod mgc;
+mod mgcmark;
 mod mheap;
 mod mspan;
 mod pacer;
@@ -129,7 +130,8 @@ pub use finalizer::FinalizerError;
 pub use heap::Heap;
 pub(crate) use heap::HeapShared;
 pub use invariant::Invariant;
-pub use mark::{Embedder, MarkView, Marker};
+pub use mark::{Embedder, MarkMode, MarkView, Marker};
+pub use mgcmark::{Barrier, Phase, Tracer};
 pub use profile::{ClassProfile, HeapProfile};
 pub use recording::{
     CycleRecord, GcRecorder, GcRecording, HeapSample, PhaseRecord, SweepBy, SweepRecord,
@@ -167,6 +169,10 @@ pub struct GcConfig {
     /// Sweep on a background thread (default); `false`: only the mutator
     /// sweeps, lazily.
     pub concurrent_sweep: bool,
+    /// Mark concurrently on the mark worker thread once the embedder has
+    /// set a tracer (default); `false` (`--no-concurrent-mark`): every
+    /// cycle marks with the world stopped.
+    pub concurrent_mark: bool,
     /// Print one gctrace line per cycle to stderr (`--gc-trace`).
     pub trace: bool,
     /// Record trace events and write them to this file as Chrome
@@ -187,6 +193,7 @@ impl Default for GcConfig {
             verify: false,
             poison: false,
             concurrent_sweep: true,
+            concurrent_mark: true,
             trace: false,
             trace_file: None,
             record: None,
@@ -229,6 +236,15 @@ pub struct GcStats {
     /// Pairs removed by [`Heap::pop_finalizer`] (cumulative);
     /// `finalizers_queued - finalizers_taken` are still queued.
     pub finalizers_taken: u64,
+    /// Time the mutator spent marking: assists, and finishing a mark it
+    /// had to wait for (cumulative, Go's `gcAssistTime`).
+    pub mark_assist_ns: u64,
+    /// Time the mark worker thread spent marking (cumulative).
+    pub mark_worker_ns: u64,
+    /// Time in the stop-the-world sweep-termination phase (cumulative).
+    pub stw_sweep_term_ns: u64,
+    /// Time in the stop-the-world mark-termination phase (cumulative).
+    pub stw_mark_term_ns: u64,
 }
 
 /// The OS refused memory.

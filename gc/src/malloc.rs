@@ -16,6 +16,18 @@ use std::sync::atomic::Ordering as StdOrdering;
 // the mutator role with it; the background sweeper never touches the mcache.
 unsafe impl Send for Heap {}
 
+/// Allocate-black (Go's `gcmarknewobject`): an object allocated while a
+/// cycle marks is marked at once, so it survives the cycle without being
+/// traced; what it will hold comes from the (scanned) stack, from objects
+/// the mark reaches, or through the barrier.
+#[inline]
+fn allocate_black(span: &mspan::MSpan, idx: usize) {
+    // SAFETY: the span is in the mutator's mcache or was just allocated by
+    // it (in use; nobody resizes its words); markers may set other bits of
+    // the word at once, hence not exclusive.
+    unsafe { span.gcmark.set(idx, false) };
+}
+
 impl Heap {
     /// `size` bytes, 8-byte aligned, contents uninitialized. Sizes above
     /// 32 KiB get a large span of their own. Never starts a collection; may
@@ -31,12 +43,16 @@ impl Heap {
                 let hit = unsafe {
                     span.as_ref().with_data(|d| {
                         d.next_free_fast()
-                            .map(|i| (d.start + i * d.elemsize, d.elemsize))
+                            .map(|i| (d.start + i * d.elemsize, d.elemsize, i))
                     })
                 };
-                if let Some((p, size)) = hit {
+                if let Some((p, size, i)) = hit {
                     self.alloc_bytes += size as u64;
                     self.alloc_objects += 1;
+                    if self.marking {
+                        // SAFETY: span structs live as long as the heap.
+                        allocate_black(unsafe { span.as_ref() }, i);
+                    }
                     // SAFETY: p is inside a committed span, never null.
                     return Ok(unsafe { NonNull::new_unchecked(p as *mut u8) });
                 }
@@ -55,7 +71,7 @@ impl Heap {
             unsafe {
                 span.as_ref().with_data(|d| {
                     d.next_free_index()
-                        .map(|i| (d.start + i * d.elemsize, d.elemsize))
+                        .map(|i| (d.start + i * d.elemsize, d.elemsize, i, span))
                 })
             }
         };
@@ -63,7 +79,7 @@ impl Heap {
             Some(span) => take(span),
             None => None,
         };
-        let (p, size) = match hit {
+        let (p, size, i, span) = match hit {
             Some(hit) => hit,
             None => {
                 let mark = self.trace_mark();
@@ -86,6 +102,10 @@ impl Heap {
         };
         self.alloc_bytes += size as u64;
         self.alloc_objects += 1;
+        if self.marking {
+            // SAFETY: span structs live as long as the heap.
+            allocate_black(unsafe { span.as_ref() }, i);
+        }
         // SAFETY: p is inside a committed span, never null.
         Ok(unsafe { NonNull::new_unchecked(p as *mut u8) })
     }
@@ -121,6 +141,10 @@ impl Heap {
         let start = unsafe { span.as_ref().with_data(|d| d.start) };
         self.alloc_bytes += (npages * PAGE_SIZE) as u64;
         self.alloc_objects += 1;
+        if self.marking {
+            // SAFETY: span structs live as long as the heap.
+            allocate_black(unsafe { span.as_ref() }, 0);
+        }
         // SAFETY: the span start is inside the arena, never null.
         Ok(unsafe { NonNull::new_unchecked(start as *mut u8) })
     }

@@ -404,6 +404,25 @@ impl MarkBits {
         }
     }
 
+    /// `n` zeroed words for the stop-the-world checkmark.
+    ///
+    /// # Safety
+    /// 1. The world is stopped with no sweeper in any span and no marker
+    ///    running (mark termination): nobody holds a reference to the words.
+    pub(crate) unsafe fn reset_stopped(&self, n: usize) {
+        self.words.with_mut(|w| {
+            // SAFETY: precondition 1: nobody else touches the box.
+            let w = unsafe { &mut *w };
+            if w.len() == n {
+                for x in w.iter() {
+                    x.store(0, Ordering::Relaxed);
+                }
+            } else {
+                *w = (0..n).map(|_| AtomicU64::new(0)).collect();
+            }
+        })
+    }
+
     /// `n` zeroed words, for a span being initialized.
     ///
     /// # Safety
@@ -481,6 +500,10 @@ pub(crate) struct MSpan {
     /// Mark bits of the cycle in progress; zero outside marking. Sweeping
     /// turns them into the next allocation bits and clears them.
     pub(crate) gcmark: MarkBits,
+    /// `--gc-verify`'s second bitmap (Go's checkmark bits): sized and
+    /// written only by the stop-the-world checkmark at mark termination
+    /// (`verify::checkmark`), empty otherwise.
+    pub(crate) checkmark: MarkBits,
     /// Copies of start page / npages / class for `gc_throw!` diagnostics
     /// only (std atomics, written under the heap lock at init, read
     /// anywhere without synchronization requirements).
@@ -510,6 +533,7 @@ impl MSpan {
             data: UnsafeCell::new(SpanData::default()),
             geom: UnsafeCell::new(SpanGeom::default()),
             gcmark: MarkBits::new(),
+            checkmark: MarkBits::new(),
             diag_start: StdAtomicUsize::new(0),
             diag_npages: StdAtomicUsize::new(0),
             diag_class: StdAtomicU32::new(0),

@@ -1,5 +1,15 @@
-//! Pacing: when the next cycle is due (Go's GOGC rule, without the
-//! concurrent-mark trigger ratio since marking is stop-the-world).
+//! Pacing: when the next cycle is due (Go's GOGC rule and its trigger).
+//!
+//! The goal is Go's: `max(min_trigger, live * (1 + GOGC/100))`. A
+//! stop-the-world cycle starts at the goal. A concurrent cycle must
+//! *start* earlier, at the trigger, so that the program's allocation while
+//! the mark runs ends near the goal: `trigger = live + ratio * (goal -
+//! live)`. The ratio is learnt as Go's pre-1.18 pacer did, from the last
+//! cycle: a mark during which the program allocated a fraction `f` of the
+//! runway (`goal - live`) should have started at `1 - f` of it, with a
+//! margin; the new ratio moves halfway there, within `[0.5, 0.95]`. Assists
+//! (`mgc.rs`) make up for a trigger that was too late: past the goal the
+//! mutator marks until the mark is done.
 //!
 //! `heap_live` is Go's notion: bytes marked by the last cycle plus bytes
 //! allocated since its mark termination. It equals `heap_alloc` once the
@@ -7,11 +17,22 @@
 //! swept spans and are not swept again this cycle), and unlike `heap_alloc`
 //! it does not count garbage that lazy sweeping has not reached yet.
 
+/// The first concurrent cycle's trigger ratio (Go started at 7/8).
+const INITIAL_TRIGGER_RATIO: f64 = 0.875;
+const MIN_TRIGGER_RATIO: f64 = 0.5;
+const MAX_TRIGGER_RATIO: f64 = 0.95;
+
 /// Pacer state, owned by the mutator.
 #[derive(Clone, Debug)]
 pub(crate) struct Pacer {
-    /// Goal: a cycle is due when `heap_live >= next_gc`.
+    /// Goal: the heap should not grow past it.
     pub(crate) next_gc: u64,
+    /// A cycle is due when `heap_live >= trigger` (`next_gc` for a
+    /// stop-the-world mark).
+    pub(crate) trigger: u64,
+    /// Where between `last_live` and `next_gc` the trigger lies for a
+    /// concurrent mark.
+    pub(crate) trigger_ratio: f64,
     /// Bytes marked by the last cycle.
     pub(crate) last_live: u64,
     /// The mutator's cumulative allocated bytes at the last mark termination.
@@ -34,8 +55,11 @@ pub(crate) fn goal(live: u64, gc_percent: i64, min_trigger: u64) -> u64 {
 
 impl Pacer {
     pub(crate) fn new(gc_percent: i64, min_trigger: u64) -> Pacer {
+        let next_gc = goal(0, gc_percent, min_trigger);
         Pacer {
-            next_gc: goal(0, gc_percent, min_trigger),
+            next_gc,
+            trigger: next_gc,
+            trigger_ratio: INITIAL_TRIGGER_RATIO,
             last_live: 0,
             alloc_at_mark: 0,
             sweep_pages_per_byte: 0.0,
@@ -68,5 +92,56 @@ impl Pacer {
         let distance = self.next_gc.saturating_sub(live).clamp(1 << 20, 1 << 40);
         self.sweep_pages_per_byte = pages_to_sweep as f64 / distance as f64;
         self.pages_swept_at_mark = pages_swept;
+    }
+
+    /// Sets `trigger` from the goal: the goal itself for a stop-the-world
+    /// mark, `trigger_ratio` of the runway for a concurrent one.
+    pub(crate) fn set_trigger(&mut self, concurrent: bool) {
+        self.trigger = if !concurrent || self.next_gc == u64::MAX {
+            self.next_gc
+        } else {
+            let runway = self.next_gc.saturating_sub(self.last_live) as f64;
+            self.last_live + (runway * self.trigger_ratio) as u64
+        };
+    }
+
+    /// A concurrent mark ended after the program allocated
+    /// `alloc_during_mark` bytes; `runway` was `goal - live` for it. Learns
+    /// the next trigger ratio (see the module docs).
+    pub(crate) fn learn_trigger(&mut self, alloc_during_mark: u64, runway: u64) {
+        if runway == 0 {
+            return;
+        }
+        let used = alloc_during_mark as f64 / runway as f64;
+        // Aim to end the mark with a tenth of the runway to spare.
+        let wanted = (1.0 - used - 0.1).clamp(MIN_TRIGGER_RATIO, MAX_TRIGGER_RATIO);
+        self.trigger_ratio = (self.trigger_ratio + wanted) / 2.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pacer;
+
+    #[test]
+    fn trigger_before_goal_and_learns() {
+        let mut p = Pacer::new(100, 4 << 20);
+        p.mark_done(100 << 20, 0, 100, 4 << 20, 0, 0);
+        p.set_trigger(false);
+        assert_eq!(p.trigger, p.next_gc, "stop-the-world: trigger at the goal");
+        p.set_trigger(true);
+        assert!(p.trigger > p.last_live && p.trigger < p.next_gc);
+        // A mark that used 60% of the runway: the trigger moves earlier.
+        let before = p.trigger;
+        p.learn_trigger(60 << 20, 100 << 20);
+        p.set_trigger(true);
+        assert!(p.trigger < before, "{} !< {before}", p.trigger);
+        // One that used nothing moves it later, never past 0.95.
+        for _ in 0..20 {
+            p.learn_trigger(0, 100 << 20);
+        }
+        p.set_trigger(true);
+        assert!(p.trigger <= p.last_live + (95 << 20));
+        assert!(p.trigger > before);
     }
 }

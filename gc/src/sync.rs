@@ -101,6 +101,10 @@ pub enum LockRank {
     BgSweepPark = 5,
     /// `SharedTrace::buf` (a leaf): the background sweeper's trace events.
     Trace = 6,
+    /// `WorkQueue::state` (a leaf): the grey queue of full buffers, the
+    /// mark worker's jobs and its idle flag (`mgcmark.rs`); taken by every
+    /// marker, never with another lock held.
+    Work = 7,
 }
 
 impl LockRank {
@@ -112,6 +116,7 @@ impl LockRank {
         LockRank::Finq,
         LockRank::BgSweepPark,
         LockRank::Trace,
+        LockRank::Work,
     ];
 
     /// The rank's number (1 is taken first).
@@ -284,5 +289,9 @@ impl Condvar {
 
     pub(crate) fn notify_one(&self) {
         self.inner.notify_one();
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.inner.notify_all();
     }
 }

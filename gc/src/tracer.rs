@@ -8,8 +8,9 @@
 //!
 //! | track (tid) | events |
 //! | --- | --- |
-//! | mutator (1) | `GC pause` slices, each with nested `sweep termination`, `mark`, `mark termination` slices; `lazy sweep` slices (allocation slow paths that swept spans); `sweep (full)` after a full collection; embedder slices (the VM's run slices) |
+//! | mutator (1) | `GC pause` slices: with a stop-the-world mark, one per cycle with nested `sweep termination`, `mark`, `mark termination` slices; with a concurrent mark, two per cycle, one around `sweep termination` and one around `mark termination`; `lazy sweep` slices (allocation slow paths that swept spans); `sweep (full)` after a full collection; embedder slices (the VM's run slices) |
 //! | background sweeper (2) | one `sweep` slice per batch of spans (args: spans, pages) |
+//! | mark (3) | one `mark` slice per concurrent cycle (args: markedWorker, markedAssist, markedBarrier bytes) |
 //! | embedder tracks (100 + n) | whatever the embedder records there (e.g. one track per coroutine) |
 //! | process counter `heap` | `heapAlloc` and `nextGC` bytes, at the start and end of every pause and at most every millisecond from the allocation slow path |
 //!
@@ -52,6 +53,12 @@ pub enum TraceTrack {
     Mutator,
     /// The background sweeper thread; recorded by the collector only.
     BgSweeper,
+    /// The concurrent mark: one `mark` slice per cycle, from the end of
+    /// sweep termination to the start of mark termination, while the mark
+    /// worker, assists and the barrier mark (the mutator runs meanwhile,
+    /// so the slice cannot be on its track); recorded by the collector
+    /// only.
+    MarkWorker,
     /// An embedder-defined track, `tid = 100 + n` (name it with
     /// [`TraceEvent::track_name`]).
     Embedder(u32),
@@ -63,6 +70,7 @@ impl TraceTrack {
         match self {
             TraceTrack::Mutator => 1,
             TraceTrack::BgSweeper => 2,
+            TraceTrack::MarkWorker => 3,
             TraceTrack::Embedder(n) => 100 + u64::from(n),
         }
     }
@@ -289,6 +297,7 @@ impl Tracer {
         let mut events = vec![
             TraceEvent::track_name(TraceTrack::Mutator, "mutator"),
             TraceEvent::track_name(TraceTrack::BgSweeper, "gc-bgsweep"),
+            TraceEvent::track_name(TraceTrack::MarkWorker, "gc-mark"),
         ];
         events.reserve(1024);
         Tracer {

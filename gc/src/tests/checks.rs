@@ -165,3 +165,34 @@ fn specials_keep_alive_detects_freed_finalizable_object() {
         Invariant::SpecialsKeepAlive,
     );
 }
+
+/// The phase calls of a concurrent cycle out of order throw `MARK_PHASE`:
+/// a stop-the-world cycle while a cycle marks.
+#[test]
+fn mark_phase_out_of_order() {
+    if let Some(s) = child_scenario() {
+        struct NoEdges;
+        // SAFETY: traces nothing.
+        unsafe impl crate::Tracer for NoEdges {
+            fn trace(&self, _obj: ObjPtr, _m: &mut crate::Marker<'_>) {}
+        }
+        let mut heap = verify_heap();
+        heap.set_tracer(std::sync::Arc::new(NoEdges));
+        let mut b = heap.barrier();
+        let mut g = Leaves::default();
+        if s == "finish" {
+            heap.finish_mark(&mut b, &mut g, false); // no cycle marks
+        } else {
+            heap.start_mark(&mut b, &mut g);
+            heap.collect(&mut g, false); // a STW cycle inside a concurrent one
+        }
+        return;
+    }
+    for s in ["finish", "collect"] {
+        assert_child_throws(
+            "tests::checks::mark_phase_out_of_order",
+            s,
+            Invariant::MarkPhase,
+        );
+    }
+}

@@ -7,6 +7,7 @@
 #![allow(clippy::field_reassign_with_default)]
 
 mod checks;
+mod concurrent;
 mod seeds;
 
 use crate::{Embedder, Invariant, MarkView, Marker, ObjPtr};
