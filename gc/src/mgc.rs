@@ -177,10 +177,12 @@ impl Heap {
             embedder.mark_roots(m);
             shared.finq.mark_roots(m);
         });
-        barrier.flush();
         self.marking = true;
         barrier.set_marking(true);
         shared.work.start_cycle(&shared, snapshot_len, later);
+        // After `start_cycle`, which checks that the last cycle left no
+        // work behind: the roots' grey objects are this cycle's first.
+        barrier.flush();
         let t1 = Instant::now();
         self.cycle_state = Some(CycleState {
             t_start: t0,
