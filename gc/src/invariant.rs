@@ -108,7 +108,7 @@ invariants! {
     /// throws on a cycle going backwards); the VM throws on a failed claim
     /// for a stack already scanned, and in verify mode on a coroutine not
     /// `scanned_in` the cycle (`vm/src/object/roots.rs`). Tests:
-    /// `stackscan::tests`; loom `loom_stackscan_collector_vs_safepoint`,
+    /// `stackscan::tests`; loom `loom_stackscan_worker_vs_self_scan`,
     /// `loom_stackscan_seed_003_check_then_set`; the VM's seed-003 tests.
     ScanOnce = "SCAN_ONCE",
     /// **FINQ_WAKE**: whoever queues a finalizer (background sweeper, lazy
@@ -145,8 +145,12 @@ invariants! {
     /// barrier misses. Check: `verify::checkmark` in verify mode re-marks
     /// from the roots, world stopped, into the second bitmap and throws
     /// naming the first reachable object with a clear mark bit and its
-    /// referrer. Tests: `tests::checks::checkmark_catches_a_white_object`;
-    /// the VM's `tests::missing_barrier_is_caught_by_checkmark`.
+    /// referrer. Tests: `tests::concurrent::checkmark_catches_a_white_object`
+    /// (a store with the barrier switched off);
+    /// the VM's `tests::missing_barrier_is_caught_by_checkmark` (list
+    /// element stores without the barrier, `VmSeed::NoItemBarrier`); the
+    /// loom models `loom_mark_barrier_*` and `loom_mark_termination_*`
+    /// (the same property, asserted under every interleaving).
     Checkmark = "CHECKMARK",
     /// **MARK_PHASE**: a cycle's steps run in order (`Off -> start_mark ->
     /// Mark -> finish_mark -> Off`), a stop-the-world cycle never starts

@@ -1,16 +1,19 @@
-//! Hooks for the loom models in `tests/loom_sweep.rs` and
-//! `tests/loom_finq.rs` (`cfg(loom)` only):
-//! drive the real sweep machinery (`HeapShared`, `MHeap`, `MCentral`,
-//! `sweep_one`, `finish_sweep`, the verify checks) one cycle step at a time,
-//! from loom threads. Not an API.
+//! Hooks for the loom models in `tests/loom_sweep.rs`, `tests/loom_finq.rs`
+//! and `tests/loom_mark.rs` (`cfg(loom)` only): drive the real sweep
+//! machinery (`HeapShared`, `MHeap`, `MCentral`, `sweep_one`,
+//! `finish_sweep`, the verify checks) and the real concurrent mark (the
+//! grey `WorkQueue`, the mark worker's loop, `Barrier`, the mutator's
+//! `help` and mark termination) one cycle step at a time, from loom
+//! threads. Not an API.
 #![allow(unsafe_code)]
 
+use crate::mgcmark::{self, Barrier, Tracer};
 use crate::mspan::{MSpanState, SpanPtr};
 use crate::seed::SeedBug;
 use crate::sizeclasses::class_info;
 use crate::sweep::{self, Sweeper};
 use crate::sync::Arc;
-use crate::{finalizer, verify, HeapShared};
+use crate::{finalizer, verify, HeapShared, ObjPtr};
 use core::ptr::NonNull;
 
 /// A heap without a mutator `Heap` around it.
@@ -26,6 +29,9 @@ pub struct SpanRef(SpanPtr);
 // SAFETY: span structs live as long as the heap (Model keeps it alive);
 // the model's accessors follow the span ownership table.
 unsafe impl Send for SpanRef {}
+// SAFETY: as for `Send`: a `SpanRef` is only an address; what it points to
+// is reached through the model's accessors.
+unsafe impl Sync for SpanRef {}
 
 impl Default for Model {
     fn default() -> Self {
@@ -208,5 +214,90 @@ impl Model {
     /// Queued pairs.
     pub fn finq_len(&self) -> usize {
         self.shared.finq.len()
+    }
+
+    // ------------------------------------------------------ concurrent mark
+
+    /// The address of slot `idx` of `s`.
+    pub fn object(&self, s: SpanRef, idx: usize) -> ObjPtr {
+        // SAFETY: span structs live as long as the heap.
+        let (start, _, class) = unsafe { s.0.as_ref() }.diag();
+        let elemsize = class_info(class).size as usize;
+        NonNull::new((start + idx * elemsize) as *mut u8).expect("heap address")
+    }
+
+    /// The mutator's write barrier over this heap.
+    pub fn barrier(&self) -> Barrier {
+        Barrier::new(self.shared.clone())
+    }
+
+    /// `Heap::start_mark` without the sweep termination: cycle 1 begins,
+    /// `roots` are marked into the barrier's buffer (as the stop-the-world
+    /// start marks globals and the running stack), the phase becomes
+    /// `Mark` and the buffer goes to the queue.
+    pub fn start_concurrent_mark(&self, barrier: &mut Barrier, roots: &[ObjPtr]) {
+        self.shared.cycle.store(1, crate::sync::Ordering::Release);
+        barrier.with_marker(|m| {
+            for &r in roots {
+                m.mark(r);
+            }
+        });
+        barrier.set_marking(true);
+        self.shared.work.start_cycle(&self.shared, 0, Vec::new());
+        barrier.flush();
+    }
+
+    /// The mark worker thread's loop (`mgcmark::worker`), until
+    /// [`stop_mark_worker`](Self::stop_mark_worker).
+    pub fn run_mark_worker(&self, tracer: &dyn Tracer) {
+        mgcmark::worker(&self.shared, tracer);
+    }
+
+    /// Tells the worker's loop to return.
+    pub fn stop_mark_worker(&self) {
+        self.shared.work.shutdown();
+    }
+
+    /// Mark termination as `Heap::mark_drain` + `finish_mark` run it: flush
+    /// the barrier, trace until marking is done (waiting for a busy
+    /// worker), end the phase under the queue lock.
+    pub fn finish_concurrent_mark(&self, barrier: &mut Barrier, tracer: &dyn Tracer) {
+        barrier.flush();
+        let mut gray = Vec::new();
+        loop {
+            mgcmark::help(&self.shared, &mut gray, tracer, u64::MAX, true);
+            if self.shared.work.try_end(&self.shared) {
+                break;
+            }
+        }
+        barrier.set_marking(false);
+    }
+
+    /// The broken mark termination (the seed of `loom_mark_termination_*`):
+    /// drain what the queue holds, then end the phase as soon as the queue
+    /// is empty, without waiting for a marker that holds a job.
+    pub fn finish_concurrent_mark_queue_only(&self, barrier: &mut Barrier, tracer: &dyn Tracer) {
+        barrier.flush();
+        let mut gray = Vec::new();
+        loop {
+            mgcmark::help(&self.shared, &mut gray, tracer, u64::MAX, false);
+            if self.shared.work.seed_end_if_queue_empty(&self.shared) {
+                break;
+            }
+        }
+        barrier.set_marking(false);
+    }
+
+    /// Whether slot `idx` of `s` is marked (an atomic load of its mark
+    /// word: safe while markers run).
+    pub fn is_marked(&self, s: SpanRef, idx: usize) -> bool {
+        // SAFETY: span structs live as long as the heap; the span is in
+        // use and nobody sweeps during the model's mark.
+        unsafe { s.0.as_ref().gcmark.get(idx) }
+    }
+
+    /// Whether a cycle is marking (`Phase::Mark`).
+    pub fn marking(&self) -> bool {
+        self.shared.phase.get() == mgcmark::Phase::Mark
     }
 }

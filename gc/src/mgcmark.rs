@@ -199,7 +199,7 @@ impl WorkQueue {
             "work left from the last cycle"
         );
         heap.phase.set(Phase::Mark);
-        st.specials = Some(nspans);
+        st.specials = (nspans > 0).then_some(nspans);
         for chunk in roots.chunks(ROOT_JOB) {
             st.roots.push(chunk.to_vec());
         }
@@ -227,11 +227,17 @@ impl WorkQueue {
         st.is_empty() && st.busy == 0
     }
 
-    /// Seed of the loom model `loom_mark_termination_*`: the broken test
-    /// that looks only at the queue.
+    /// Seed of the loom model `loom_mark_termination_*`: the broken end of
+    /// the mark that looks only at the queue, not at busy markers.
     #[cfg(loom)]
-    pub(crate) fn queue_empty(&self) -> bool {
-        self.state.lock().is_empty()
+    pub(crate) fn seed_end_if_queue_empty(&self, heap: &HeapShared) -> bool {
+        let st = self.state.lock();
+        if st.is_empty() {
+            heap.phase.set(Phase::Off);
+            true
+        } else {
+            false
+        }
     }
 
     /// Ends the mark if it is done, under the queue lock (so no marker
@@ -263,7 +269,7 @@ impl WorkQueue {
         self.work_cv.notify_all();
     }
 
-    fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         let mut st = self.state.lock();
         st.shutdown = true;
         self.work_cv.notify_all();
@@ -361,7 +367,7 @@ pub(crate) struct MarkWorker {
 }
 
 impl MarkWorker {
-    pub(crate) fn start(heap: Arc<HeapShared>, tracer: Arc<dyn Tracer>) -> MarkWorker {
+    pub(crate) fn start(heap: Arc<HeapShared>, tracer: std::sync::Arc<dyn Tracer>) -> MarkWorker {
         let h = heap.clone();
         #[cfg(not(loom))]
         let handle = thread::Builder::new()

@@ -26,3 +26,12 @@ impl Drop for Report {
         eprintln!("loom iterations: {}", self.0.load(Ordering::Relaxed));
     }
 }
+
+/// A builder that never preempts a thread (it switches only where one
+/// blocks or yields): the schedules a seed model must pass, to show that
+/// its failure needs the race and not just the broken code.
+pub fn without_preemption() -> loom::model::Builder {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(0);
+    b
+}
