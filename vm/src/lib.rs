@@ -44,6 +44,6 @@ pub use native::{Handle, MethodReceiver, NativeCtx, NativeError, NativeFn, Nativ
 pub use print::format_value;
 pub use sched::{ChannelInfo, CoroutineInfo, CoroutineState, Idle};
 #[cfg(any(test, feature = "seed-bugs"))]
-pub use seeds::Seed003;
+pub use seeds::VmSeed;
 pub use value::Value;
 pub use vm::{OnBackgroundError, Vm, VmOptions};

@@ -16,6 +16,7 @@
 //! `load`); the scheduler and the interpreter (`sched.rs`, `interp.rs`)
 //! are the [`Vm`](crate::Vm)'s, which owns a mutator.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use gc::Heap;
@@ -27,7 +28,7 @@ use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{
     self, hash_bytes, ClosureObj, CoroutineObj, EntriesObj, FrameSlabObj, Frames, Fresh,
     FunctionObj, Gc, NativeObj, ObjKind, Origin, Roots, Stack, StackSlabObj, StringObj, Table,
-    TableLoc, UpvalueObj, WriteBarrier,
+    TableLoc, UpvalueObj, VmTracer, WriteBarrier,
 };
 use crate::value::Value;
 use crate::vm::VmOptions;
@@ -75,7 +76,7 @@ impl CoroutineRoots {
     }
 
     /// Forgets every coroutine but main and the finalizer's (the program
-    /// ended, or a REPL input failed).
+    /// ended, or an input outside a session ended).
     pub(crate) fn abandon(&mut self) {
         self.all.clear();
     }
@@ -122,8 +123,42 @@ pub(crate) struct Mutator {
     pub(crate) gc_percent: f64,
     /// When the VM started (`clock()`, `sleep`).
     pub(crate) started: Instant,
-    /// The stack scan's seed-003 hooks (a switch only in tests).
+    /// The collector bugs re-introduced (a switch only in tests).
     pub(crate) seeds: crate::seeds::SeedHooks,
+    /// The edges the mark worker and the assists follow (the heap holds
+    /// it; kept here for the test switches).
+    #[cfg_attr(not(any(test, feature = "seed-bugs")), allow(dead_code))]
+    pub(crate) tracer: Arc<VmTracer>,
+    /// While a cycle marks concurrently: the coroutine whose scan state has
+    /// the running bit (the running one; `claim_running`).
+    running_marked: Option<Gc<CoroutineObj>>,
+}
+
+/// The mutator's roots as the collector sees them (a macro, not a method,
+/// so the borrows stay field by field beside `heap` and `wb`).
+macro_rules! roots {
+    ($mu:ident) => {{
+        let [a, b, c, d] = &mut $mu.methods;
+        Roots {
+            coroutines: $mu.coroutines.all(),
+            current: $mu.current,
+            main: $mu.coroutines.main,
+            finalizer: $mu.coroutines.fin,
+            cycle: $mu.heap.mark_cycle(),
+            globals: TableLoc::of_boxed(&mut $mu.globals),
+            method_tables: [
+                TableLoc::of_boxed(a),
+                TableLoc::of_boxed(b),
+                TableLoc::of_boxed(c),
+                TableLoc::of_boxed(d),
+            ],
+            temp_roots: &$mu.temp_roots,
+            pinned: &$mu.pinned,
+            strings: &mut $mu.strings,
+            verify: $mu.heap.config().verify,
+            seeds: $mu.seeds,
+        }
+    }};
 }
 
 impl Mutator {
@@ -140,13 +175,16 @@ impl Mutator {
             }
         };
         strings.insert(init_string);
+        let tracer = Arc::new(VmTracer::new(options.gc.verify));
+        heap.set_tracer(tracer.clone());
+        let wb = WriteBarrier::new(heap.barrier());
         Mutator {
             heap,
             stack: Stack::empty(),
             frames: Frames::empty(),
             current: None,
             coroutines: CoroutineRoots::default(),
-            wb: WriteBarrier::new(),
+            wb,
             globals: Box::new(Table::new()),
             methods: std::array::from_fn(|_| Box::new(Table::new())),
             strings,
@@ -160,6 +198,8 @@ impl Mutator {
             gc_percent: options.gc.gc_percent as f64,
             started: Instant::now(),
             seeds: Default::default(),
+            tracer,
+            running_marked: None,
         }
     }
 
@@ -169,8 +209,8 @@ impl Mutator {
     /// object the caller still needs must be rooted (ROOTED).
     #[inline]
     pub(crate) fn alloc(&mut self, size: usize) -> Result<Fresh, RuntimeError> {
-        if self.heap.should_collect() {
-            self.collect(false);
+        if self.heap.poll_due() {
+            self.gc_poll();
         }
         if let Some(limit) = self.max_heap {
             if self.heap.heap_alloc().saturating_add(size as u64) > limit as u64 {
@@ -183,33 +223,148 @@ impl Mutator {
         object::alloc(&mut self.heap, size).map_err(|_| self.out_of_memory())
     }
 
-    /// A collection from the mutator's own roots; `full` also finishes the
-    /// sweep before returning (`gc()`).
+    /// The collector's turn at a safepoint (the heap said a poll is due):
+    /// start a cycle when one is due; while one marks, pay the assist for
+    /// what was allocated and end the mark when it is done (Go's
+    /// `mallocgc` → `gcStart` / `gcAssistAlloc`).
+    #[cold]
+    fn gc_poll(&mut self) {
+        if self.heap.is_marking() {
+            if self.heap.mark_assist(self.wb.gc()) {
+                self.finish_cycle(false);
+            }
+        } else if self.heap.should_collect() {
+            if self.heap.concurrent_mark() {
+                self.start_cycle();
+            } else {
+                self.collect_stopped(false);
+            }
+        } else {
+            self.heap.set_next_poll();
+        }
+    }
+
+    /// A whole collection now; `full` also finishes the sweep before
+    /// returning (`gc()`, `--max-heap`). A concurrent cycle in progress is
+    /// finished first, then a new one marks from the roots of now, with
+    /// the mutator draining the work beside the mark worker.
     pub(crate) fn collect(&mut self, full: bool) {
+        if !self.heap.concurrent_mark() {
+            self.collect_stopped(full);
+            return;
+        }
+        if self.heap.is_marking() {
+            self.heap.mark_drain(self.wb.gc());
+            self.finish_cycle(false);
+        }
+        self.start_cycle();
+        self.heap.mark_drain(self.wb.gc());
+        self.finish_cycle(full);
+    }
+
+    /// A stop-the-world cycle (`--no-concurrent-mark`).
+    fn collect_stopped(&mut self, full: bool) {
         // The running coroutine's object must describe its stack before
         // the collector scans it.
         self.sync_current();
-        let [a, b, c, d] = &mut self.methods;
-        let mut roots = Roots {
-            coroutines: self.coroutines.all(),
-            current: self.current,
-            main: self.coroutines.main,
-            finalizer: self.coroutines.fin,
-            cycle: self.heap.stats().num_gc + 1,
-            globals: TableLoc::of_boxed(&mut self.globals),
-            method_tables: [
-                TableLoc::of_boxed(a),
-                TableLoc::of_boxed(b),
-                TableLoc::of_boxed(c),
-                TableLoc::of_boxed(d),
-            ],
-            temp_roots: &self.temp_roots,
-            pinned: &self.pinned,
-            strings: &mut self.strings,
-            verify: self.heap.config().verify,
-            seeds: self.seeds,
-        };
+        let mut roots = roots!(self);
         self.heap.collect(&mut roots, full);
+    }
+
+    /// Sweep termination and the start of a concurrent mark (world
+    /// stopped), then the running coroutine scans its own stack (Go: the
+    /// goroutine that starts the cycle scans itself at its safepoint).
+    fn start_cycle(&mut self) {
+        self.sync_current();
+        if let Some(c) = self.current {
+            // Before the worker can see the roots: it must find the
+            // running stack claimed by its owner.
+            c.scan_state().set_running();
+            self.running_marked = Some(c);
+        }
+        let mut roots = roots!(self);
+        self.heap.start_mark(self.wb.gc(), &mut roots);
+        if let Some(c) = self.current {
+            self.self_scan(c);
+        }
+    }
+
+    #[cfg(any(test, feature = "seed-bugs"))]
+    pub(crate) fn start_cycle_for_test(&mut self) {
+        if self.heap.concurrent_mark() && !self.heap.is_marking() {
+            self.start_cycle();
+        }
+    }
+
+    /// Mark termination: the running coroutine has scanned itself
+    /// (SCAN_ONCE, checked here every cycle: one load), what is left is
+    /// marked, weak references are swept, and the sweep starts.
+    fn finish_cycle(&mut self, full: bool) {
+        // The checkmark re-mark reads the running stack to its height.
+        self.sync_current();
+        let cycle = self.heap.mark_cycle();
+        if let Some(c) = self.current {
+            if !c.scan_state().scanned_in(cycle) {
+                object::scan_once_violation(c, "runs but was not scanned in this cycle");
+            }
+        }
+        if self.heap.config().verify {
+            // The rest of SCAN_ONCE, before the checkmark re-mark would
+            // report a missed stack less precisely: every coroutine that
+            // can still run was scanned in this cycle (the worker has
+            // finished every claim it won: the mark is done).
+            self.heap.mark_drain(self.wb.gc());
+            for &c in self
+                .coroutines
+                .all()
+                .iter()
+                .chain(&self.coroutines.main)
+                .chain(&self.coroutines.fin)
+            {
+                if !c.scan_state().scanned_in(cycle) {
+                    object::scan_once_violation(c, "not scanned in this cycle");
+                }
+            }
+        }
+        let mut roots = roots!(self);
+        self.heap.finish_mark(self.wb.gc(), &mut roots, full);
+        if let Some(c) = self.running_marked.take() {
+            c.scan_state().clear_running();
+        }
+    }
+
+    /// `c` is about to run (or have its stack written as the running
+    /// coroutine's, `enter_main`). While a cycle marks: the previous
+    /// running coroutine (its height written back) may be claimed by the
+    /// worker again, `c` gets the running bit (waiting out a worker's scan
+    /// in progress) and scans its own stack unless the worker already has.
+    #[inline]
+    pub(crate) fn claim_running(&mut self, c: Gc<CoroutineObj>) {
+        if self.heap.is_marking() && self.running_marked != Some(c) {
+            if let Some(prev) = self.running_marked.take() {
+                if Some(prev) == self.current {
+                    // Its height written back before a claimer reads it.
+                    self.sync_current();
+                }
+                prev.scan_state().clear_running();
+            }
+            c.scan_state().set_running();
+            self.running_marked = Some(c);
+            self.self_scan(c);
+        }
+    }
+
+    /// The running coroutine's scan of its own stack (its height is
+    /// written back), under its claim.
+    fn self_scan(&mut self, c: Gc<CoroutineObj>) {
+        if self.seeds.skips_self_scan() {
+            return;
+        }
+        let seeds = self.seeds;
+        self.wb.gc().with_marker(|m| {
+            m.mark(c.as_ref().ptr());
+            object::scan_coroutine(c, m, true, seeds);
+        });
     }
 
     pub(crate) fn globals(&mut self) -> TableLoc {
@@ -256,7 +411,7 @@ impl Mutator {
     pub(crate) fn intern(&mut self, bytes: &[u8]) -> Result<Gc<StringObj>, RuntimeError> {
         let hash = hash_bytes(bytes);
         if let Some(s) = self.strings.find(hash, bytes, &[]) {
-            return Ok(s);
+            return Ok(self.found(s));
         }
         let s = self
             .alloc(StringObj::size_for(bytes.len()))?
@@ -267,8 +422,19 @@ impl Mutator {
 
     /// The interned string for `bytes` if it exists already (no
     /// allocation).
-    pub(crate) fn find_interned(&self, bytes: &[u8]) -> Option<Gc<StringObj>> {
-        self.strings.find(hash_bytes(bytes), bytes, &[])
+    pub(crate) fn find_interned(&mut self, bytes: &[u8]) -> Option<Gc<StringObj>> {
+        let s = self.strings.find(hash_bytes(bytes), bytes, &[])?;
+        Some(self.found(s))
+    }
+
+    /// A string found in the (weak) intern set: while a cycle marks it may
+    /// be white and unreachable, and the mutator is about to make it
+    /// reachable again, so it is shaded (else mark termination would drop
+    /// it from the set and the sweep free it under the program).
+    #[inline]
+    fn found(&mut self, s: Gc<StringObj>) -> Gc<StringObj> {
+        self.wb.shade(s.as_ref());
+        s
     }
 
     /// The interned concatenation of two strings, charged to
@@ -281,7 +447,7 @@ impl Mutator {
         self.charge_bytes(a.len() + b.len())?;
         let hash = object::hash_concat(a.as_bytes(), b.as_bytes());
         if let Some(s) = self.strings.find(hash, a.as_bytes(), b.as_bytes()) {
-            return Ok(s);
+            return Ok(self.found(s));
         }
         let fresh = self.alloc(StringObj::size_for(a.len() + b.len()))?;
         // After the safepoint: `a` and `b` are rooted, so their bytes are
@@ -347,6 +513,7 @@ impl Mutator {
 
     /// Makes `c` the running coroutine: the views now show its stacks.
     pub(crate) fn load(&mut self, c: Gc<CoroutineObj>) {
+        self.claim_running(c);
         self.stack = match c.stack() {
             Some(s) => Stack::view(s, c.sp()),
             None => Stack::empty(),
@@ -412,7 +579,19 @@ impl Mutator {
 
     /// A new coroutine (`id` orders them), not yet registered.
     pub(crate) fn new_coroutine(&mut self, id: u64) -> Result<Gc<CoroutineObj>, RuntimeError> {
-        Ok(self.alloc(CoroutineObj::SIZE)?.init_coroutine(id))
+        let c = self.alloc(CoroutineObj::SIZE)?.init_coroutine(id);
+        if self.heap.is_marking() {
+            // Allocated black, so no marker will trace it: its (empty)
+            // stack counts as scanned in this cycle. Whatever it is given
+            // comes from the creator's scanned stack (Go: goroutines
+            // created during mark start scanned).
+            let cycle = self.heap.mark_cycle();
+            if let Some(claim) = c.scan_state().try_claim(cycle) {
+                c.scan_state().note_scan(cycle);
+                claim.finish();
+            }
+        }
+        Ok(c)
     }
 
     /// A value slab for a spawned coroutine holding `values` (rooted by

@@ -233,6 +233,8 @@ impl Vm {
                 m
             }
         };
+        // Its stack is written as the running coroutine's from here.
+        self.mu.claim_running(main);
         main.set_sp(0);
         main.set_frame_count(0);
         main.set_open_upvalues(&mut self.mu.wb, None);

@@ -119,10 +119,12 @@ fn a_native_holding_its_results_across_collections_keeps_them() {
 const SCENARIO: &str = "SEED_003_SCENARIO";
 
 /// Coroutines parked with live stacks while collections run (stress mode
-/// collects at every allocation). The natives are the test's own: the VM
+/// collects at every allocation), and for the whole of one (`gc()` while
+/// both are parked: only the marker can scan them then, whatever the
+/// timing of the mark worker). The natives are the test's own: the VM
 /// crate cannot use stdlib.
 const SEED_003_PROGRAM: &[u8] = b"fun f(n) { var xs = [n]; yield(); return xs; } \
-    var a = spawn f(1); var b = spawn f(2); yield(); \
+    var a = spawn f(1); var b = spawn f(2); yield(); gc(); \
     print a.join()[0] + b.join()[0];";
 
 fn test_yield<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
@@ -134,12 +136,14 @@ fn test_join<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
     ctx.coroutine_join(ctx.receiver())
 }
 
-/// Runs the program under `--gc-stress --gc-verify` with `bug`.
-fn run_seed_003(bug: crate::Seed003) -> String {
+/// Runs the program under `--gc-stress --gc-verify` with `bug`, marking
+/// concurrently or (`--no-concurrent-mark`) with the world stopped.
+fn run_seed_003(bug: crate::VmSeed, concurrent: bool) -> String {
     let out = Shared::default();
     let gc = gc::GcConfig {
         stress: true,
         verify: true,
+        concurrent_mark: concurrent,
         ..Default::default()
     };
     let mut vm = Vm::new(
@@ -150,18 +154,24 @@ fn run_seed_003(bug: crate::Seed003) -> String {
         Box::new(out.clone()),
     );
     vm.define_native("yield", 0, test_yield);
+    vm.define_native("gc", 0, test_gc);
     vm.define_method(crate::MethodReceiver::Coroutine, "join", 0, test_join);
     vm.set_seed_bug(bug);
     vm.interpret(SEED_003_PROGRAM).expect("program runs");
     out.take()
 }
 
-/// In a child process, runs this test's scenario; in the parent, runs the
-/// child and returns (exited successfully, stderr).
-fn seed_003_child(test: &str, bug: crate::Seed003) -> Option<(bool, String)> {
-    if std::env::var(SCENARIO).as_deref() == Ok(test) {
-        print!("{}", run_seed_003(bug));
-        return None;
+/// In a child process, runs this test's scenario `run`; in the parent,
+/// runs the child and returns (exited successfully, stderr).
+fn child(test: &str, scenario: &str, run: impl FnOnce() -> String) -> Option<(bool, String)> {
+    match std::env::var(SCENARIO) {
+        Ok(s) if s == scenario => {
+            print!("{}", run());
+            return None;
+        }
+        // A child for another scenario of the same test.
+        Ok(_) => return None,
+        Err(_) => {}
     }
     let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
         .args([
@@ -170,7 +180,7 @@ fn seed_003_child(test: &str, bug: crate::Seed003) -> Option<(bool, String)> {
             "--nocapture",
             "--test-threads=1",
         ])
-        .env(SCENARIO, test)
+        .env(SCENARIO, scenario)
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("spawn the child test");
@@ -180,36 +190,120 @@ fn seed_003_child(test: &str, bug: crate::Seed003) -> Option<(bool, String)> {
     ))
 }
 
+/// Runs seed `bug` in a child under both marks (or the concurrent one
+/// only) and asserts each died of `invariant` with `what` in the message.
+fn assert_seed_caught(test: &str, bug: crate::VmSeed, modes: &[bool], invariant: &str, what: &str) {
+    for &concurrent in modes {
+        let scenario = format!("{test}/{concurrent}");
+        let Some((ok, stderr)) = child(test, &scenario, || run_seed_003(bug, concurrent)) else {
+            // This process is a child, for this mode or another one.
+            continue;
+        };
+        assert!(
+            !ok,
+            "{bug:?} went unnoticed (concurrent {concurrent}): {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("fatal error: gc: {invariant}:")) && stderr.contains(what),
+            "{bug:?} (concurrent {concurrent}): {stderr}"
+        );
+    }
+}
+
 #[test]
 fn seed_003_clean_run_scans_every_stack_once() {
-    assert_eq!(run_seed_003(crate::Seed003::None), "3\n");
+    assert_eq!(run_seed_003(crate::VmSeed::None, true), "3\n");
+    assert_eq!(run_seed_003(crate::VmSeed::None, false), "3\n");
 }
 
 #[test]
 fn seed_003_missed_scan_is_caught() {
-    let Some((ok, stderr)) =
-        seed_003_child("seed_003_missed_scan_is_caught", crate::Seed003::SkipScan)
-    else {
-        return;
-    };
-    assert!(!ok, "the missed scan went unnoticed: {stderr}");
-    assert!(
-        stderr.contains("fatal error: gc: SCAN_ONCE:")
-            && stderr.contains("not scanned in this cycle"),
-        "{stderr}"
+    assert_seed_caught(
+        "seed_003_missed_scan_is_caught",
+        crate::VmSeed::SkipScan,
+        &[true, false],
+        "SCAN_ONCE",
+        "not scanned in this cycle",
     );
 }
 
 #[test]
 fn seed_003_double_scan_is_caught() {
-    let Some((ok, stderr)) =
-        seed_003_child("seed_003_double_scan_is_caught", crate::Seed003::DoubleScan)
-    else {
+    assert_seed_caught(
+        "seed_003_double_scan_is_caught",
+        crate::VmSeed::DoubleScan,
+        &[true, false],
+        "SCAN_ONCE",
+        "scanned twice",
+    );
+}
+
+/// The phase check that lets a stack be skipped: the running coroutine
+/// does not scan itself, and the worker may not scan a running stack.
+#[test]
+fn seed_003_skipped_self_scan_is_caught() {
+    assert_seed_caught(
+        "seed_003_skipped_self_scan_is_caught",
+        crate::VmSeed::PhaseSkip,
+        &[true],
+        "SCAN_ONCE",
+        "runs but was not scanned in this cycle",
+    );
+}
+
+// ------------------------------------------------- the write barrier
+
+/// Defines `a.xs = [item]`; then, inside a concurrent mark held still
+/// (the worker held: only the program's own steps mark), moves the item
+/// from the list to a local and overwrites the list slot: only the
+/// deletion barrier's shade of the overwritten value keeps the item,
+/// which `gc()` (finishing the mark, with the checkmark re-mark) then
+/// proves.
+fn test_gc<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
+    ctx.collect_garbage()?;
+    Ok(crate::Handle::nil())
+}
+
+fn run_barrier_scenario(bug: crate::VmSeed) -> String {
+    let out = Shared::default();
+    let gc = gc::GcConfig {
+        verify: true,
+        poison: true,
+        ..Default::default()
+    };
+    let mut vm = Vm::new(
+        VmOptions {
+            gc,
+            ..VmOptions::default()
+        },
+        Box::new(out.clone()),
+    );
+    vm.define_native("gc", 0, test_gc);
+    vm.set_seed_bug(bug);
+    vm.interpret(b"class Box {} var a = Box(); a.xs = [Box()]; a.xs[0].name = \"kept\";")
+        .expect("setup runs");
+    vm.start_cycle_for_test(true);
+    vm.interpret(b"{ var k = a.xs[0]; a.xs[0] = nil; gc(); print k.name; }")
+        .expect("program runs");
+    out.take()
+}
+
+#[test]
+fn barrier_keeps_a_value_moved_to_the_stack() {
+    assert_eq!(run_barrier_scenario(crate::VmSeed::None), "kept\n");
+}
+
+#[test]
+fn missing_barrier_is_caught_by_checkmark() {
+    let test = "missing_barrier_is_caught_by_checkmark";
+    let Some((ok, stderr)) = child(test, test, || {
+        run_barrier_scenario(crate::VmSeed::NoItemBarrier)
+    }) else {
         return;
     };
-    assert!(!ok, "the double scan went unnoticed: {stderr}");
+    assert!(!ok, "the missing barrier went unnoticed: {stderr}");
     assert!(
-        stderr.contains("fatal error: gc: SCAN_ONCE:") && stderr.contains("scanned twice"),
+        stderr.contains("fatal error: gc: CHECKMARK:") && stderr.contains("instance of \"Box\""),
         "{stderr}"
     );
 }

@@ -258,6 +258,9 @@ impl Vm {
             self.mu.sync_current();
             self.close_upvalues_of(main, 0);
         }
+        if let Some(main) = self.mu.coroutines.main {
+            self.mu.claim_running(main);
+        }
         self.mu.stack.clear();
         self.mu.frames.clear();
         if let Some(main) = self.mu.coroutines.main {
@@ -327,10 +330,21 @@ impl Vm {
         self.list_push_name = self.mu.find_interned(name.as_bytes());
     }
 
-    /// Re-introduces seed 003 in the stack scan (tests only).
+    /// Re-introduces a collector bug (`seeds.rs`; tests only).
     #[cfg(any(test, feature = "seed-bugs"))]
-    pub fn set_seed_bug(&mut self, bug: crate::Seed003) {
-        self.mu.seeds.bug = bug;
+    pub fn set_seed_bug(&mut self, bug: crate::VmSeed) {
+        let seeds = crate::seeds::SeedHooks { bug };
+        self.mu.seeds = seeds;
+        self.mu.wb.seeds = seeds;
+        self.mu.tracer.set_seeds(seeds);
+    }
+
+    /// Starts a concurrent cycle now and leaves it marking (tests only:
+    /// with the worker held, the program then runs inside the mark).
+    #[cfg(any(test, feature = "seed-bugs"))]
+    pub fn start_cycle_for_test(&mut self, hold_worker: bool) {
+        self.mu.heap.hold_mark_worker(hold_worker);
+        self.mu.start_cycle_for_test();
     }
 
     // ------------------------------------------------------ introspection

@@ -5,16 +5,24 @@
 //! `TableLoc::set`, `ListObj::set_items`, a coroutine's `set_result`, the
 //! wait queues, ...) take `&mut WriteBarrier`, and the only barrier is the
 //! [`Mutator`](crate::mutator::Mutator)'s, so no pointer reaches the heap
-//! without passing here. Concurrent marking puts Go's hybrid barrier in
-//! [`WriteBarrier::write`] (shade the overwritten pointer, and the new
-//! one while the storing coroutine's stack is not yet scanned); with the
-//! stop-the-world mark it is a plain store.
+//! without passing here. While a cycle marks concurrently,
+//! [`WriteBarrier::write`] is Go's hybrid barrier (`gc::Barrier`): it
+//! shades the pointers the store overwrites (what was reachable when the
+//! mark began stays reachable to the marker) and the ones it stores (like
+//! Go's `wbBuf`, always, rather than test whether the storing stack is
+//! scanned). Otherwise it is a plain atomic store.
 //!
 //! Not barriered, by design: the running coroutine's own stack slots and
-//! frames (stacks are scanned, not barriered, as in Go), and `init_*` of a
-//! fresh object, which no other object can reach before the store.
+//! frames (stacks are scanned, not barriered, as in Go: a coroutine scans
+//! its stack before it runs during a mark, `Mutator::claim_running`), and
+//! `init_*` of a fresh object, which no other object can reach before the
+//! store (allocated black during a mark, it is never traced: what it
+//! holds came from a scanned stack, from marked objects or through this
+//! barrier).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use gc::ObjPtr;
 
 /// A field type that is whole 8-byte words with no padding: what the
 /// barrier stores and a concurrent marker loads, one atomic word at a time
@@ -25,16 +33,46 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// 1. `size_of::<Self>()` is a multiple of 8, its alignment is 8, and
 ///    every byte of every value is initialised (no padding), so a value
 ///    can be moved as `u64` words.
-pub unsafe trait Word: Copy {}
+/// 2. `each_obj` yields every heap object the value points to (what the
+///    barrier must shade).
+pub unsafe trait Word: Copy {
+    fn each_obj(self, f: impl FnMut(ObjPtr));
+}
 
-// SAFETY: a NaN-boxed `u64`.
-unsafe impl Word for crate::value::Value {}
+// SAFETY: a NaN-boxed `u64`; an object value is its one pointer.
+unsafe impl Word for crate::value::Value {
+    #[inline(always)]
+    fn each_obj(self, mut f: impl FnMut(ObjPtr)) {
+        if let Some(o) = self.as_obj() {
+            f(o.ptr());
+        }
+    }
+}
 // SAFETY: a non-null pointer or its `None` niche: one word.
-unsafe impl<T> Word for Option<super::Gc<T>> {}
+unsafe impl<T> Word for Option<super::Gc<T>> {
+    #[inline(always)]
+    fn each_obj(self, mut f: impl FnMut(ObjPtr)) {
+        if let Some(g) = self {
+            f(g.ptr.cast());
+        }
+    }
+}
 // SAFETY: `#[repr(C)]` key handle and value: two words, no padding.
-unsafe impl Word for super::Entry {}
+unsafe impl Word for super::Entry {
+    #[inline(always)]
+    fn each_obj(self, mut f: impl FnMut(ObjPtr)) {
+        self.key.each_obj(&mut f);
+        self.value.each_obj(f);
+    }
+}
 // SAFETY: `#[repr(C)]` head and tail handles: two words, no padding.
-unsafe impl Word for super::WaitQueue {}
+unsafe impl Word for super::WaitQueue {
+    #[inline(always)]
+    fn each_obj(self, mut f: impl FnMut(ObjPtr)) {
+        self.head.each_obj(&mut f);
+        self.tail.each_obj(f);
+    }
+}
 
 const fn words<T>() -> usize {
     assert!(std::mem::size_of::<T>().is_multiple_of(8) && std::mem::align_of::<T>() == 8);
@@ -64,17 +102,48 @@ pub(super) unsafe fn load_shared<T: Word>(slot: *const T) -> T {
 }
 
 /// The right to store pointers into heap objects. Created once, by the
-/// mutator; not `Clone`.
+/// mutator, around the heap's one `gc::Barrier`; not `Clone`.
 pub struct WriteBarrier {
-    _only_the_mutator: (),
+    gc: gc::Barrier,
+    pub(crate) seeds: crate::seeds::SeedHooks,
 }
 
 impl WriteBarrier {
     /// The mutator's barrier (`Mutator::new` is the only caller).
-    pub(crate) fn new() -> WriteBarrier {
+    pub(crate) fn new(gc: gc::Barrier) -> WriteBarrier {
         WriteBarrier {
-            _only_the_mutator: (),
+            gc,
+            seeds: Default::default(),
         }
+    }
+
+    /// Greys `obj` (a live object) while a cycle marks: an object the
+    /// mutator found through a weak reference (the intern set).
+    #[inline]
+    pub(crate) fn shade(&mut self, obj: super::ObjRef) {
+        if self.gc.marking() {
+            self.gc.shade(obj.ptr());
+        }
+    }
+
+    /// The collector's side, for the heap's phase calls and self-scans.
+    pub(crate) fn gc(&mut self) -> &mut gc::Barrier {
+        &mut self.gc
+    }
+
+    /// The hybrid barrier's shading for a store of `new` over `*slot`.
+    ///
+    /// # Safety
+    /// As [`write`](Self::write).
+    #[inline(never)]
+    unsafe fn shade_store<T: Word>(&mut self, slot: *mut T, new: T, shade_old: bool) {
+        if shade_old {
+            // SAFETY: point 1 of `write`; the mutator is the only writer,
+            // so a plain read races with no store.
+            let old = unsafe { slot.read() };
+            old.each_obj(|p| self.gc.shade(p));
+        }
+        new.each_obj(|p| self.gc.shade(p));
     }
 
     /// Stores `new` into `slot`, a field or element of a live heap object,
@@ -86,6 +155,36 @@ impl WriteBarrier {
     /// 2. No reference to the slot is live across the store.
     #[inline(always)]
     pub(super) unsafe fn write<T: Word>(&mut self, slot: *mut T, new: T) {
+        if self.gc.marking() {
+            // SAFETY: this function's preconditions.
+            unsafe { self.shade_store(slot, new, true) };
+        }
+        // SAFETY: this function's preconditions.
+        unsafe { self.store(slot, new) };
+    }
+
+    /// As [`write`](Self::write), for value-array elements (list items),
+    /// the store kind the missing-barrier seed breaks.
+    ///
+    /// # Safety
+    /// As [`write`](Self::write).
+    #[inline(always)]
+    pub(super) unsafe fn write_item<T: Word>(&mut self, slot: *mut T, new: T) {
+        if self.gc.marking() {
+            let shade_old = !self.seeds.skips_item_barrier();
+            // SAFETY: this function's preconditions.
+            unsafe { self.shade_store(slot, new, shade_old) };
+        }
+        // SAFETY: this function's preconditions.
+        unsafe { self.store(slot, new) };
+    }
+
+    /// The store itself: one release store per word.
+    ///
+    /// # Safety
+    /// As [`write`](Self::write).
+    #[inline(always)]
+    unsafe fn store<T: Word>(&mut self, slot: *mut T, new: T) {
         let src = &new as *const T as *const u64;
         for i in 0..words::<T>() {
             // SAFETY: points 1-2 and `Word`: word `i` of the slot is an

@@ -669,8 +669,8 @@ impl Gc<ChannelObj> {
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub struct WaitQueue {
-    head: Option<Gc<CoroutineObj>>,
-    tail: Option<Gc<CoroutineObj>>,
+    pub(super) head: Option<Gc<CoroutineObj>>,
+    pub(super) tail: Option<Gc<CoroutineObj>>,
 }
 
 impl WaitQueue {

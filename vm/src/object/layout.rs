@@ -326,7 +326,7 @@ impl Gc<ValueArrayObj> {
         // aligned; no shared slice of this array is alive across this write
         // (readers copy values out).
         unsafe {
-            wb.write(
+            wb.write_item(
                 ((self.raw() as *mut u8).add(size_of::<ValueArrayObj>()) as *mut Value).add(i),
                 v,
             )

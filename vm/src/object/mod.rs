@@ -33,7 +33,8 @@ mod table;
 pub use barrier::WriteBarrier;
 pub use coroutine::*;
 pub use layout::*;
-pub use roots::Roots;
+pub(crate) use roots::{scan_coroutine, scan_once_violation};
+pub use roots::{Roots, VmTracer};
 pub use table::{Entry, Table, TableLoc};
 
 use gc::{AllocError, Heap, Marker, ObjPtr};
