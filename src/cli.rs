@@ -62,6 +62,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_concurrent_sweep: bool,
 
+    /// Mark with the program stopped (no mark worker, no write barrier):
+    /// the collector before concurrent marking, to compare pauses.
+    #[arg(long)]
+    pub no_concurrent_mark: bool,
+
     /// Record GC pauses and phases, background sweeping and the heap size
     /// as Chrome trace-event JSON in FILE (open it in ui.perfetto.dev).
     #[arg(long, value_name = "FILE")]
@@ -116,7 +121,7 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
 
 impl Cli {
     /// The collector configuration from flags, then `LOAMDEBUG`
-    /// (`LOAMDEBUG=gctrace=1,stress=1,verify=1,poison=1,concurrentsweep=0,trace=FILE`).
+    /// (`LOAMDEBUG=gctrace=1,stress=1,verify=1,poison=1,concurrentsweep=0,concurrentmark=0,trace=FILE`).
     pub fn gc_config(&self) -> gc::GcConfig {
         let mut c = gc::GcConfig {
             trace_file: self.trace.clone(),
@@ -129,6 +134,9 @@ impl Cli {
         };
         if self.no_concurrent_sweep {
             c.concurrent_sweep = false;
+        }
+        if self.no_concurrent_mark {
+            c.concurrent_mark = false;
         }
         if let Ok(spec) = std::env::var("LOAMDEBUG") {
             apply_loamdebug(&mut c, &spec);
@@ -152,6 +160,7 @@ fn apply_loamdebug(c: &mut gc::GcConfig, spec: &str) {
             "verify" | "gcverify" => c.verify = on,
             "poison" | "gcpoison" => c.poison = on,
             "concurrentsweep" => c.concurrent_sweep = on,
+            "concurrentmark" => c.concurrent_mark = on,
             _ => eprintln!("loam: LOAMDEBUG: unknown setting '{key}' ignored"),
         }
     }
@@ -174,8 +183,11 @@ mod tests {
     #[test]
     fn loamdebug_sets_flags() {
         let mut c = gc::GcConfig::default();
-        apply_loamdebug(&mut c, "gctrace=1, stress ,verify=0,concurrentsweep=0");
-        assert!(c.trace && c.stress && !c.verify && !c.concurrent_sweep);
+        apply_loamdebug(
+            &mut c,
+            "gctrace=1, stress ,verify=0,concurrentsweep=0,concurrentmark=0",
+        );
+        assert!(c.trace && c.stress && !c.verify && !c.concurrent_sweep && !c.concurrent_mark);
         assert_eq!(c.trace_file, None);
     }
 

@@ -1,6 +1,6 @@
 //! The collector must be invisible: every program of the `.lox` corpus
 //! prints byte-identical stdout and stderr, and exits with the same code,
-//! under three collector configurations (DESIGN.md "Debug modes"):
+//! under these configurations (DESIGN.md "Debug modes"):
 //!
 //! - `default`: concurrent background sweep;
 //! - `no-concurrent-sweep`: `--no-concurrent-sweep` (all sweeping lazy);
@@ -8,7 +8,12 @@
 //!   allocation, heap verification, freed objects poisoned);
 //! - `no-quicken`: `--no-quicken`, the bytecode exactly as compiled, without
 //!   the VM's superinstructions (QUICKEN_EQUIV, `vm/src/quicken.rs`): not a
-//!   collector mode, but the same whole-corpus comparison.
+//!   collector mode, but the same whole-corpus comparison;
+//! - `no-concurrent-mark`: `--no-concurrent-mark`, the stop-the-world mark
+//!   (no mark worker, no barrier) the concurrent mark must agree with;
+//! - `verify`: `--gc-verify` at normal pacing, so cycles mark concurrently
+//!   while the program runs and each ends with the checkmark re-mark
+//!   (`CHECKMARK`) and the SCAN_ONCE checks.
 //!
 //! Corpus: every `.lox` under `tests/lox/` and `examples/` (run from the
 //! repository root by relative path, like the snapshot harness, honouring an
@@ -57,11 +62,13 @@ macro_rules! report {
 }
 
 /// The collector configurations: name and flags.
-const MODES: [(&str, &[&str]); 4] = [
+const MODES: [(&str, &[&str]); 6] = [
     ("default", &[]),
     ("no-concurrent-sweep", &["--no-concurrent-sweep"]),
     ("stress", &["--gc-stress", "--gc-verify", "--gc-poison"]),
     ("no-quicken", &["--no-quicken"]),
+    ("no-concurrent-mark", &["--no-concurrent-mark"]),
+    ("verify", &["--gc-verify"]),
 ];
 
 /// Index of the mode that runs the code as compiled (QUICKEN_EQUIV).
@@ -411,7 +418,7 @@ fn corpus_identical_under_gc_modes() {
     let mut failures = Vec::new();
     let mut slow_runs = Vec::new();
     let mut identical = [0usize; MODES.len()];
-    let mut all_three = 0;
+    let mut all_modes = 0;
     for (i, p) in programs.iter().enumerate() {
         let get = |m: usize| results[i * MODES.len() + m].as_ref();
         let (base, _) = get(0).expect("default run");
@@ -449,7 +456,7 @@ fn corpus_identical_under_gc_modes() {
             problems.push(format!("{name} differs: {}", diffs.join("; ")));
         }
         if same_everywhere && problems.is_empty() {
-            all_three += 1;
+            all_modes += 1;
         }
         if !problems.is_empty() {
             failures.push(format!("FAIL {}\n    {}", p.label, problems.join("\n    ")));
@@ -483,7 +490,7 @@ fn corpus_identical_under_gc_modes() {
         started.elapsed().as_secs_f64()
     );
     report!(
-        "gc modes: {all_three} files identical under all {} modes",
+        "gc modes: {all_modes} files identical under all {} modes",
         MODES.len()
     );
     assert!(

@@ -239,9 +239,14 @@ fn report_is_well_formed_self_contained_and_agrees_with_gc_stats() {
     let cycle_pauses = numbers(pauses, "data-pause-ns");
     assert_eq!(cycle_pauses.len() as u64, num_gc, "one bar per cycle");
     assert_eq!(cycle_pauses.iter().sum::<u64>(), stats["pause_total_ns"]);
-    assert_eq!(
-        cycle_pauses.iter().max().copied(),
-        Some(stats["max_pause_ns"])
+    // A bar is a cycle's whole stop-the-world time: under the concurrent
+    // mark, its two pauses (sweep termination, mark termination), of which
+    // gcStats' maxPauseNs counts the longer.
+    let max_bar = cycle_pauses.iter().max().copied().unwrap_or(0);
+    let max_pause = stats["max_pause_ns"];
+    assert!(
+        max_pause <= max_bar && max_bar <= 2 * max_pause,
+        "longest bar {max_bar} ns vs longest pause {max_pause} ns"
     );
     assert_eq!(
         numbers(pauses, "data-cycle"),

@@ -219,6 +219,10 @@ fn gc_stats<'s>(ctx: &mut NativeCtx<'s>) -> NativeResult<'s> {
         ("sweptLazy", s.swept_lazy as f64),
         ("pauseP50Ns", s.pause_p50_ns as f64),
         ("pauseP99Ns", s.pause_p99_ns as f64),
+        ("markAssistNs", s.mark_assist_ns as f64),
+        ("markWorkerNs", s.mark_worker_ns as f64),
+        ("stwSweepTermNs", s.stw_sweep_term_ns as f64),
+        ("stwMarkTermNs", s.stw_mark_term_ns as f64),
     ];
     // Every key string is rooted by the call's handle scope while the
     // map grows.
