@@ -30,6 +30,7 @@ impl Drop for Report {
 /// A builder that never preempts a thread (it switches only where one
 /// blocks or yields): the schedules a seed model must pass, to show that
 /// its failure needs the race and not just the broken code.
+#[allow(dead_code)] // each test binary includes this module; not all use it
 pub fn without_preemption() -> loom::model::Builder {
     let mut b = loom::model::Builder::new();
     b.preemption_bound = Some(0);
