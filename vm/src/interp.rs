@@ -267,34 +267,62 @@ impl Vm {
                     let slot = read_byte!() as usize;
                     self.mu.stack.set(r.base + slot, peek!(0));
                 }
+                // The globals by name, as clox: the name's slot is looked up
+                // in the names table at every execution (the quickened
+                // forms below index the slot their function recorded).
                 op::GetGlobal => {
                     let name = read_string!();
-                    match self.mu.globals().get(name) {
+                    match self.mu.global_named(name) {
                         Some(v) => self.mu.stack.push(v),
-                        None => throw!(format!(
-                            "Undefined variable '{}'.",
-                            String::from_utf8_lossy(name.as_bytes())
-                        )),
+                        None => throw!(undefined_variable(name)),
                     }
                 }
                 op::DefineGlobal => {
                     let name = read_string!();
-                    let globals = self.mu.globals();
                     save_ip!();
-                    self.mu.table_reserve(globals)?;
-                    globals.set(&mut self.mu.wb, name, peek!(0));
+                    // Loaded code's names have their slots (load.rs).
+                    let slot = self.mu.global_slot(name)?;
+                    self.mu.set_global(slot, peek!(0));
                     self.mu.stack.pop();
                 }
                 op::SetGlobal => {
                     let name = read_string!();
-                    let globals = self.mu.globals();
-                    if !globals.contains(name) {
-                        throw!(format!(
-                            "Undefined variable '{}'.",
-                            String::from_utf8_lossy(name.as_bytes())
-                        ));
+                    let slot = self
+                        .mu
+                        .global_slot_of(name)
+                        .filter(|&s| self.mu.global(s) != Value::UNDEF);
+                    let Some(slot) = slot else {
+                        throw!(undefined_variable(name));
+                    };
+                    self.mu.set_global(slot, peek!(0));
+                }
+                // A global's slot, recorded at load (`FunctionObj::
+                // global_slots`); unset (`UNDEF`) is clox's error at the
+                // same instruction.
+                qop::GET_GLOBAL_SLOT => {
+                    let k = read_byte!() as usize;
+                    let v = self.mu.global(r.closure.function.global_slot(k));
+                    if v == Value::UNDEF {
+                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                            r.constants.constant(k)
+                        )));
                     }
-                    globals.set(&mut self.mu.wb, name, peek!(0));
+                    self.mu.stack.push(v);
+                }
+                qop::SET_GLOBAL_SLOT => {
+                    let k = read_byte!() as usize;
+                    let slot = r.closure.function.global_slot(k);
+                    if self.mu.global(slot) == Value::UNDEF {
+                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                            r.constants.constant(k)
+                        )));
+                    }
+                    self.mu.set_global(slot, peek!(0));
+                }
+                qop::DEFINE_GLOBAL_SLOT => {
+                    let k = read_byte!() as usize;
+                    let v = pop!();
+                    self.mu.set_global(r.closure.function.global_slot(k), v);
                 }
                 op::GetUpvalue => {
                     let i = read_byte!() as usize;
@@ -802,6 +830,7 @@ impl Vm {
         Ok(bound.value())
     }
 
+    #[cold]
     fn undefined_property(&self, name: Gc<StringObj>) -> RuntimeError {
         self.error(format!(
             "Undefined property '{}'.",
@@ -1022,4 +1051,13 @@ impl Vm {
         self.mu.stack.set_top(argc, bound.value());
         Ok(())
     }
+}
+
+/// clox's message for a global read or assigned before it is defined.
+#[cold]
+fn undefined_variable(name: Gc<StringObj>) -> String {
+    format!(
+        "Undefined variable '{}'.",
+        String::from_utf8_lossy(name.as_bytes())
+    )
 }

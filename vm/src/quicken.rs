@@ -224,6 +224,16 @@ superinstructions! {
     /// Every function that falls off its end.
     NIL_RETURN = [Nil, Return]
         when always;
+    /// A global read by its slot (`FunctionObj::global_slots`, given at
+    /// load), not by hashing its name.
+    GET_GLOBAL_SLOT = [GetGlobal(K)]
+        when always;
+    /// A global assigned by its slot.
+    SET_GLOBAL_SLOT = [SetGlobal(K)]
+        when always;
+    /// A global defined by its slot.
+    DEFINE_GLOBAL_SLOT = [DefineGlobal(K)]
+        when always;
 }
 
 /// Rewrites the first byte of every matched site in `code` (a copy of
@@ -562,6 +572,44 @@ mod tests {
             "{f:x?}"
         );
         assert!(f.contains(&qop::NIL_RETURN), "{f:x?}");
+    }
+
+    #[test]
+    fn every_global_instruction_is_quickened() {
+        let proto = lang::compile(b"var a = 1; a = a + 1; print a;").unwrap();
+        let verified = crate::verify::verify(&proto).unwrap();
+        let mut code = proto.chunk.code.clone();
+        quicken(
+            &mut code,
+            &proto.chunk.code,
+            &verified.heights,
+            &proto.chunk.constants,
+        );
+        let mut seen = Vec::new();
+        for (p, h) in verified.heights.iter().enumerate() {
+            let Some(&b) = proto.chunk.code.get(p) else {
+                continue;
+            };
+            let want = match OpCode::from_u8(b) {
+                Some(OpCode::GetGlobal) => qop::GET_GLOBAL_SLOT,
+                Some(OpCode::SetGlobal) => qop::SET_GLOBAL_SLOT,
+                Some(OpCode::DefineGlobal) => qop::DEFINE_GLOBAL_SLOT,
+                _ => continue,
+            };
+            if h.is_some() {
+                assert_eq!(code[p], want, "at {p}: {code:x?}");
+                seen.push(want);
+            }
+        }
+        seen.sort_unstable();
+        let mut expected = vec![
+            qop::DEFINE_GLOBAL_SLOT,
+            qop::GET_GLOBAL_SLOT,
+            qop::GET_GLOBAL_SLOT,
+            qop::SET_GLOBAL_SLOT,
+        ];
+        expected.sort_unstable();
+        assert_eq!(seen, expected);
     }
 
     #[test]
