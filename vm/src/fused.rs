@@ -14,9 +14,10 @@ use lang::op;
 
 use crate::interp::Regs;
 use crate::quicken::layout::{
-    ADD_SET_LOCAL_POP, FOR_ADD_LESS_CONST, GET_LOCAL_2, LOCAL_ADD_CONST, LOCAL_ADD_CONST_SET,
-    LOCAL_ADD_INDEX_SET, LOCAL_ADD_LOCAL_SET, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP,
-    LOCAL_LESS_LOCAL_JUMP, SET_LOCAL_POP,
+    ADD_SET_LOCAL_POP, FOR_ADD_LESS_CONST, GET_LOCAL_2, GLOBAL_ADD_CONST_SET,
+    GLOBAL_LESS_CONST_JUMP, LOCAL_ADD_CONST, LOCAL_ADD_CONST_SET, LOCAL_ADD_INDEX_SET,
+    LOCAL_ADD_LOCAL_SET, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP, LOCAL_LESS_LOCAL_JUMP,
+    SET_LOCAL_POP,
 };
 use crate::value::Value;
 use crate::vm::Vm;
@@ -85,6 +86,12 @@ const _: () = assert!(LOCAL_LESS_CONST_JUMP::JUMP == LOCAL_LESS_LOCAL_JUMP::JUMP
 const _: () = assert!(LOCAL_ADD_CONST_SET::K == LOCAL_ADD_LOCAL_SET::B);
 const _: () = assert!(LOCAL_ADD_CONST_SET::C == LOCAL_ADD_LOCAL_SET::C);
 const _: () = assert!(LOCAL_ADD_CONST_SET::LEN == LOCAL_ADD_LOCAL_SET::LEN);
+// A global's and a local's instructions are both two bytes: the fused
+// condition of a global has the local one's layout.
+const _: () = assert!(GLOBAL_LESS_CONST_JUMP::K == LOCAL_LESS_CONST_JUMP::K);
+const _: () = assert!(GLOBAL_LESS_CONST_JUMP::JUMP == LOCAL_LESS_CONST_JUMP::JUMP);
+const _: () = assert!(GLOBAL_LESS_CONST_JUMP::LEN == LOCAL_LESS_CONST_JUMP::LEN);
+const _: () = assert!(GLOBAL_LESS_CONST_JUMP::COUNT == LOCAL_LESS_CONST_JUMP::COUNT);
 
 /// Local slot `offset`'s operand names.
 #[inline(always)]
@@ -176,6 +183,53 @@ fn compare_jump_values(vm: &mut Vm, r: &mut Regs, cmp: Cmp, a: Value, b: Value) 
         // target is dispatched next.
         r.budget -= l::COUNT - 2;
     }
+}
+
+/// The global whose slot the function recorded for the constant operand
+/// at `offset` (`Value::UNDEF`: not defined).
+#[inline(always)]
+fn global(vm: &Vm, r: &Regs, offset: usize) -> Value {
+    vm.mu
+        .global(r.closure.function.global_slot(r.ip.at(offset) as usize))
+}
+
+/// `GLOBAL_LESS_CONST_JUMP`: `g < k` and its conditional jump. `false`
+/// (nothing done) when `g` is not defined: the `GET_GLOBAL`'s error.
+#[inline(always)]
+pub(crate) fn global_compare_jump(vm: &mut Vm, r: &mut Regs, cmp: Cmp) -> bool {
+    use GLOBAL_LESS_CONST_JUMP as l;
+    let a = global(vm, r, l::A);
+    if a == Value::UNDEF {
+        return false;
+    }
+    let b = operand(vm, r, Operand::Constant, l::K);
+    compare_jump_values(vm, r, cmp, a, b);
+    true
+}
+
+/// `GLOBAL_ADD_CONST_SET`: `c = a + k;` over globals. `None` (nothing
+/// done) when `a` is not defined: the `GET_GLOBAL`'s error.
+#[inline(always)]
+pub(crate) fn global_add_const_set(vm: &mut Vm, r: &mut Regs) -> Option<Flow> {
+    use GLOBAL_ADD_CONST_SET as l;
+    let a = global(vm, r, l::A);
+    if a == Value::UNDEF {
+        return None;
+    }
+    let k = operand(vm, r, Operand::Constant, l::K);
+    let c = r.closure.function.global_slot(r.ip.at(l::C) as usize);
+    // An undefined `c` is the `SET_GLOBAL`'s error: the slow path gets
+    // there instruction by instruction.
+    if a.is_number() && k.is_number() && vm.mu.global(c) != Value::UNDEF {
+        vm.mu
+            .set_global(c, Value::number(a.as_number() + k.as_number()));
+        r.ip.forward(l::LEN);
+        r.budget -= l::COUNT - 1;
+        return Some(follow_loop(r));
+    }
+    vm.mu.stack.push(a);
+    r.ip.forward(1);
+    Some(Flow::Next)
 }
 
 /// `LOCAL_<op>_CONST_SET` / `LOCAL_ADD_LOCAL_SET`: `c = a <op> b;`.

@@ -319,6 +319,23 @@ impl Vm {
                     }
                     self.mu.set_global(slot, peek!(0));
                 }
+                qop::GLOBAL_LESS_CONST_JUMP => {
+                    if !fused::global_compare_jump(self, &mut r, Less) {
+                        let k = r.ip.at(layout::GLOBAL_LESS_CONST_JUMP::A) as usize;
+                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                            r.constants.constant(k)
+                        )));
+                    }
+                }
+                qop::GLOBAL_ADD_CONST_SET => match fused::global_add_const_set(self, &mut r) {
+                    Some(f) => flow!(f),
+                    None => {
+                        let k = r.ip.at(layout::GLOBAL_ADD_CONST_SET::A) as usize;
+                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                            r.constants.constant(k)
+                        )));
+                    }
+                },
                 qop::DEFINE_GLOBAL_SLOT => {
                     let k = read_byte!() as usize;
                     let v = pop!();

@@ -224,6 +224,14 @@ superinstructions! {
     /// Every function that falls off its end.
     NIL_RETURN = [Nil, Return]
         when always;
+    /// `g < k` and its conditional jump, `g` a global and `k` a number: a
+    /// top-level `while` loop's condition.
+    GLOBAL_LESS_CONST_JUMP = [GetGlobal(A), Constant(K), Less, JumpIfFalse(JUMP), Pop]
+        when global_number;
+    /// `g = g + k;` for a global `g` (the names may differ: the fast path
+    /// reads one slot and stores the other) and a number `k`.
+    GLOBAL_ADD_CONST_SET = [GetGlobal(A), Constant(K), Add, SetGlobal(C), Pop]
+        when global_number;
     /// A global read by its slot (`FunctionObj::global_slots`, given at
     /// load), not by hashing its name.
     GET_GLOBAL_SLOT = [GetGlobal(K)]
@@ -422,6 +430,10 @@ fn add_set_local_pop(v: &Verified<'_>, p: usize, h: usize) -> bool {
 /// The fast path pops first: `c` must be below the popped value.
 fn set_local_pop(v: &Verified<'_>, p: usize, h: usize) -> bool {
     v.arg(p, layout::SET_LOCAL_POP::C) + 1 < h
+}
+
+fn global_number(v: &Verified<'_>, p: usize, _h: usize) -> bool {
+    v.number(p + 1 + layout::GLOBAL_ADD_CONST_SET::K)
 }
 
 fn always(_: &Verified<'_>, _: usize, _: usize) -> bool {
