@@ -855,21 +855,37 @@ impl Vm {
         ))
     }
 
+    /// clox's `call`: the arity and depth checks, then the frame. The
+    /// checks are one compare each in the common case (the frame slab
+    /// can only be full at `FRAMES_MAX` or before it grows); their errors
+    /// are built out of line.
     #[inline(always)]
     fn call(&mut self, closure: Gc<ClosureObj>, argc: usize) -> Result<(), RuntimeError> {
-        let arity = closure.function.arity as usize;
-        if argc != arity {
-            return Err(self.error(format!("Expected {arity} arguments but got {argc}.")));
+        let function = closure.function;
+        if argc != function.arity as usize {
+            return Err(self.arity_error(function.arity as usize, argc));
         }
-        if self.mu.frames.len() == FRAMES_MAX {
-            return Err(self.error("Stack overflow."));
+        if self.mu.frames.is_full() && self.mu.frames.len() == FRAMES_MAX {
+            return Err(self.stack_overflow());
         }
-        self.mu.reserve_stack(closure.function.max_stack)?;
+        self.mu.reserve_stack(function.max_stack)?;
         self.mu.push_frame(CallFrame {
             closure,
             ip: 0,
             base: self.mu.stack.len() - argc - 1,
         })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn arity_error(&self, arity: usize, argc: usize) -> RuntimeError {
+        self.error(format!("Expected {arity} arguments but got {argc}."))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn stack_overflow(&self) -> RuntimeError {
+        self.error("Stack overflow.")
     }
 
     fn invoke(&mut self, name: Gc<StringObj>, argc: usize) -> Result<(), RuntimeError> {
@@ -965,9 +981,13 @@ impl Vm {
 
     /// clox's `closeUpvalues` for the running coroutine: every open
     /// upvalue at slot `last` or above takes its value off the stack.
+    #[inline(always)]
     pub(crate) fn close_upvalues(&mut self, last: usize) {
         if let Some(co) = self.mu.current {
-            self.close_upvalues_of(co, last);
+            // Every return asks; most coroutines have nothing open.
+            if co.open_upvalues().is_some_and(|l| l.count() > 0) {
+                self.close_upvalues_of(co, last);
+            }
         }
     }
 
