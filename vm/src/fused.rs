@@ -156,7 +156,8 @@ pub(crate) fn compare_jump(vm: &mut Vm, r: &mut Regs, cmp: Cmp, b: Operand) {
 
 /// The fast path of a fused condition (`GET a; GET/CONSTANT b; LESS/GREATER;
 /// JUMP_IF_FALSE; POP`), its operands read: true skips all five, false
-/// leaves `false` for the `POP` at the jump's target, as the sequence does.
+/// jumps and takes the `POP` at the jump's target too (or, were the target
+/// something else, leaves `false` for it, as the sequence does).
 #[inline(always)]
 fn compare_jump_values(vm: &mut Vm, r: &mut Regs, cmp: Cmp, a: Value, b: Value) {
     use LOCAL_LESS_CONST_JUMP as l;
@@ -177,11 +178,18 @@ fn compare_jump_values(vm: &mut Vm, r: &mut Regs, cmp: Cmp, a: Value, b: Value) 
         }
     } else {
         let off = u16_at(r, l::JUMP);
-        vm.mu.stack.push(Value::FALSE);
         r.ip.forward(l::JUMP + U16 + off);
-        // Every instruction through the JUMP_IF_FALSE; the POP at its
-        // target is dispatched next.
+        // Every instruction through the JUMP_IF_FALSE.
         r.budget -= l::COUNT - 2;
+        // Its target is the `POP` of the condition (an `if`'s else branch,
+        // a loop's exit), never quickened: take it too, without pushing
+        // the `false` it would pop.
+        if r.ip.at(0) == op::Pop {
+            r.ip.forward(1);
+            r.budget -= 1;
+        } else {
+            vm.mu.stack.push(Value::FALSE);
+        }
     }
 }
 

@@ -559,10 +559,16 @@ impl Vm {
                     self.mu.stack.pop();
                 }
                 // One copy of the return path for both.
-                op::Return | qop::NIL_RETURN => {
+                op::Return | qop::NIL_RETURN | qop::RETURN_LOCAL => {
                     let result = if op == qop::NIL_RETURN {
                         r.budget -= layout::NIL_RETURN::COUNT - 1;
                         Value::NIL
+                    } else if op == qop::RETURN_LOCAL {
+                        // The frame is unwound below the value GET_LOCAL
+                        // would push: it need not be pushed.
+                        r.budget -= layout::RETURN_LOCAL::COUNT - 1;
+                        let slot = r.ip.at(layout::RETURN_LOCAL::A) as usize;
+                        self.mu.stack.get(r.base + slot)
                     } else {
                         pop!()
                     };

@@ -23,11 +23,14 @@
 //! A fused instruction reads only *operand* bytes of its sequence, never
 //! the opcode bytes after its own, because those may have been quickened
 //! themselves (sites may overlap: `SET_LOCAL; POP` inside a longer match).
-//! The one exception is the instruction right after a sequence, which
+//! The exceptions are the instruction right after a sequence, which
 //! some fast paths look at to take an unconditional `JUMP` or `LOOP` at
-//! once: those two are never quickened, so the byte is either really that
-//! jump or something else, and it is a verified instruction start (the
-//! sequences end in `POP`, which falls through to it).
+//! once, and the target of a fused condition's `JUMP_IF_FALSE`, whose
+//! `POP` a false condition takes at once: `JUMP`, `LOOP` and `POP` are
+//! never quickened (no sequence starts with them), so the byte is either
+//! really that instruction or something else, and it is a verified
+//! instruction start (the sequences end in `POP`, which falls through to
+//! it; a jump target is verified).
 //! Sites are matched on the original code, only at instruction starts the
 //! verifier reached (so every operand read is VERIFIED), and only where
 //! the fast path's stack accesses stay below the height the verifier found
@@ -224,6 +227,9 @@ superinstructions! {
     /// Every function that falls off its end.
     NIL_RETURN = [Nil, Return]
         when always;
+    /// `return x;` for a local `x`.
+    RETURN_LOCAL = [GetLocal(A), Return]
+        when return_local;
     /// `g < k` and its conditional jump, `g` a global and `k` a number: a
     /// top-level `while` loop's condition.
     GLOBAL_LESS_CONST_JUMP = [GetGlobal(A), Constant(K), Less, JumpIfFalse(JUMP), Pop]
@@ -436,6 +442,11 @@ fn global_number(v: &Verified<'_>, p: usize, _h: usize) -> bool {
     v.number(p + 1 + layout::GLOBAL_ADD_CONST_SET::K)
 }
 
+/// The local is below the height: not the value `GET_LOCAL` pushes.
+fn return_local(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    v.arg(p, layout::RETURN_LOCAL::A) < h
+}
+
 fn always(_: &Verified<'_>, _: usize, _: usize) -> bool {
     true
 }
@@ -584,6 +595,26 @@ mod tests {
             "{f:x?}"
         );
         assert!(f.contains(&qop::NIL_RETURN), "{f:x?}");
+    }
+
+    /// Fast paths look at the byte after a sequence, or at a condition's
+    /// jump target, for these: they must never be quickened.
+    #[test]
+    fn jumps_loops_and_pops_are_never_quickened() {
+        for f in TABLE {
+            assert!(
+                ![OpCode::Jump, OpCode::Loop, OpCode::Pop].contains(&f.shape[0]),
+                "{} starts with {:?}",
+                f.name,
+                f.shape[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_returned_local_is_fused() {
+        let f = fused("fun f(n) { if (n < 2) return n; return 0; }");
+        assert!(f.contains(&qop::RETURN_LOCAL), "{f:x?}");
     }
 
     #[test]
