@@ -16,9 +16,10 @@ use crate::interp::Regs;
 use crate::quicken::layout::{
     ADD_SET_LOCAL_POP, FOR_ADD_LESS_CONST, GET_LOCAL_2, GLOBAL_ADD_CONST_SET,
     GLOBAL_LESS_CONST_JUMP, LOCAL_ADD_CONST, LOCAL_ADD_CONST_SET, LOCAL_ADD_INDEX_SET,
-    LOCAL_ADD_LOCAL_SET, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP, LOCAL_LESS_LOCAL_JUMP,
-    SET_LOCAL_POP,
+    LOCAL_ADD_LOCAL_SET, LOCAL_GET_PROPERTY, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP,
+    LOCAL_LESS_LOCAL_JUMP, SET_LOCAL_POP,
 };
+use crate::object::{Gc, InstanceObj, StringObj};
 use crate::value::Value;
 use crate::vm::Vm;
 
@@ -328,6 +329,30 @@ pub(crate) fn local_index_local(vm: &mut Vm, r: &mut Regs) {
         }
         None => {
             vm.mu.stack.push(target);
+            r.ip.forward(1);
+        }
+    }
+}
+
+/// `LOCAL_GET_PROPERTY`: `a.name` for an instance with that field.
+#[inline(always)]
+pub(crate) fn local_get_property(vm: &mut Vm, r: &mut Regs) {
+    use LOCAL_GET_PROPERTY as l;
+    let a = local(vm, r, l::A);
+    // VERIFIED: GET_PROPERTY's operand is a string constant.
+    let name = Gc::<StringObj>::verified_string(r.constants.constant(r.ip.at(l::NAME) as usize));
+    let field = a
+        .as_obj()
+        .and_then(|o| o.downcast::<InstanceObj>())
+        .and_then(|i| i.fields_loc().get(name));
+    match field {
+        Some(v) => {
+            vm.mu.stack.push(v);
+            r.ip.forward(l::LEN);
+            r.budget -= l::COUNT - 1;
+        }
+        None => {
+            vm.mu.stack.push(a);
             r.ip.forward(1);
         }
     }

@@ -169,6 +169,9 @@ superinstructions! {
     /// `xs[i]` with locals.
     LOCAL_INDEX_LOCAL = [GetLocal(A), GetLocal(B), GetIndex]
         when local_index_local;
+    /// `a.name` for a local `a`: `this.field` in a method.
+    LOCAL_GET_PROPERTY = [GetLocal(A), GetProperty(NAME)]
+        when always;
     /// Two locals pushed at once.
     GET_LOCAL_2 = [GetLocal(A), GetLocal(B)]
         when get_local_2;
@@ -609,6 +612,20 @@ mod tests {
                 f.shape[0]
             );
         }
+    }
+
+    #[test]
+    fn a_field_of_this_is_fused() {
+        let proto = lang::compile(b"class A { f() { return this.x; } }").unwrap();
+        let class_body = proto.chunk.constants.iter().find_map(|c| match c {
+            Constant::Function(f) => Some((**f).clone()),
+            _ => None,
+        });
+        let f = class_body.expect("the method");
+        let verified = crate::verify::verify(&f).unwrap();
+        let mut code = f.chunk.code.clone();
+        quicken(&mut code, &f.chunk.code, &verified.heights, &f.chunk.constants);
+        assert_eq!(code[0], qop::LOCAL_GET_PROPERTY, "{code:x?}");
     }
 
     #[test]
