@@ -14,7 +14,7 @@ use lang::op;
 
 use crate::interp::Regs;
 use crate::quicken::layout::{
-    ADD_SET_LOCAL_POP, FOR_ADD_LESS_CONST, GET_LOCAL_2, GLOBAL_ADD_CONST_SET,
+    ADD_SET_LOCAL_POP, EQUAL_CONST, FOR_ADD_LESS_CONST, GET_LOCAL_2, GLOBAL_ADD_CONST_SET,
     GLOBAL_LESS_CONST_JUMP, LOCAL_ADD_CONST, LOCAL_ADD_CONST_SET, LOCAL_ADD_INDEX_SET,
     LOCAL_ADD_LOCAL_SET, LOCAL_GET_PROPERTY, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP,
     LOCAL_LESS_LOCAL_JUMP, SET_LOCAL_POP,
@@ -356,6 +356,17 @@ pub(crate) fn local_get_property(vm: &mut Vm, r: &mut Regs) {
             r.ip.forward(1);
         }
     }
+}
+
+/// `EQUAL_CONST`: the top of the stack `==` a constant.
+#[inline(always)]
+pub(crate) fn equal_const(vm: &mut Vm, r: &mut Regs) {
+    use EQUAL_CONST as l;
+    let k = operand(vm, r, Operand::Constant, l::K);
+    let a = vm.mu.stack.peek(0);
+    vm.mu.stack.set_top(0, Value::bool(a.lox_eq(k)));
+    r.ip.forward(l::LEN);
+    r.budget -= l::COUNT - 1;
 }
 
 /// `SET_LOCAL_POP`.

@@ -687,6 +687,7 @@ impl Vm {
                 qop::LOCAL_ADD_INDEX_SET => flow!(fused::local_add_index_set(self, &mut r)),
                 qop::LOCAL_INDEX_LOCAL => fused::local_index_local(self, &mut r),
                 qop::LOCAL_GET_PROPERTY => fused::local_get_property(self, &mut r),
+                qop::EQUAL_CONST => fused::equal_const(self, &mut r),
                 qop::SET_LOCAL_POP => flow!(fused::set_local_pop(self, &mut r)),
                 qop::FOR_ADD_LESS_CONST => {
                     flow!(fused::for_step(self, &mut r, Add, Less, Constant))

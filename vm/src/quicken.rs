@@ -230,6 +230,10 @@ superinstructions! {
     /// Every function that falls off its end.
     NIL_RETURN = [Nil, Return]
         when always;
+    /// `x == k` once `x` is on the stack (`x == nil`, `n == 0`): equality
+    /// never fails, so there is no slow path.
+    EQUAL_CONST = [Constant(K), Equal]
+        when always;
     /// `return x;` for a local `x`.
     RETURN_LOCAL = [GetLocal(A), Return]
         when return_local;
@@ -629,14 +633,47 @@ mod tests {
     }
 
     #[test]
+    fn an_equality_with_a_constant_is_fused() {
+        let f = fused("fun f(x) { return x == 0; }");
+        assert!(f.contains(&qop::EQUAL_CONST), "{f:x?}");
+    }
+
+    #[test]
     fn a_returned_local_is_fused() {
         let f = fused("fun f(n) { if (n < 2) return n; return 0; }");
         assert!(f.contains(&qop::RETURN_LOCAL), "{f:x?}");
     }
 
+    /// The script's code, and its quickened copy.
+    fn quickened_script(source: &str) -> (Vec<u8>, Vec<u8>) {
+        let proto = lang::compile(source.as_bytes()).unwrap();
+        let verified = crate::verify::verify(&proto).unwrap();
+        let mut code = proto.chunk.code.clone();
+        quicken(
+            &mut code,
+            &proto.chunk.code,
+            &verified.heights,
+            &proto.chunk.constants,
+        );
+        (proto.chunk.code, code)
+    }
+
+    #[test]
+    fn a_global_loop_is_fused() {
+        let (original, code) = quickened_script("var i = 0; while (i < 10) i = i + 1;");
+        let f: Vec<u8> = original
+            .iter()
+            .zip(&code)
+            .filter(|(o, q)| o != q)
+            .map(|(_, &q)| q)
+            .collect();
+        assert!(f.contains(&qop::GLOBAL_LESS_CONST_JUMP), "{f:x?}");
+        assert!(f.contains(&qop::GLOBAL_ADD_CONST_SET), "{f:x?}");
+    }
+
     #[test]
     fn every_global_instruction_is_quickened() {
-        let proto = lang::compile(b"var a = 1; a = a + 1; print a;").unwrap();
+        let proto = lang::compile(b"var a = 1; a = 2; print a;").unwrap();
         let verified = crate::verify::verify(&proto).unwrap();
         let mut code = proto.chunk.code.clone();
         quicken(
@@ -664,7 +701,6 @@ mod tests {
         seen.sort_unstable();
         let mut expected = vec![
             qop::DEFINE_GLOBAL_SLOT,
-            qop::GET_GLOBAL_SLOT,
             qop::GET_GLOBAL_SLOT,
             qop::SET_GLOBAL_SLOT,
         ];
