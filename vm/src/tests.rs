@@ -90,21 +90,13 @@ fn hoard<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
 #[test]
 fn a_native_holding_its_results_across_collections_keeps_them() {
     for (concurrent_mark, min_cycles) in [(false, 300), (true, 10)] {
-        let out = Shared::default();
-        let gc = gc::GcConfig {
+        let (mut vm, out) = test_vm(gc::GcConfig {
             stress: true,
             verify: true,
             poison: true,
             concurrent_mark,
             ..Default::default()
-        };
-        let mut vm = Vm::new(
-            VmOptions {
-                gc,
-                ..VmOptions::default()
-            },
-            Box::new(out.clone()),
-        );
+        });
         vm.define_native("hoard", 1, hoard);
         vm.interpret(b"var xs = hoard(300); print xs[0]; print xs[299];")
             .expect("hoard runs");
@@ -118,6 +110,19 @@ fn a_native_holding_its_results_across_collections_keeps_them() {
             "stress mode (concurrent mark {concurrent_mark}) collected only {cycles} times"
         );
     }
+}
+
+/// A VM under `gc` whose output the test reads back.
+fn test_vm(gc: gc::GcConfig) -> (Vm, Shared) {
+    let out = Shared::default();
+    let vm = Vm::new(
+        VmOptions {
+            gc,
+            ..VmOptions::default()
+        },
+        Box::new(out.clone()),
+    );
+    (vm, out)
 }
 
 // ------------------------------------------------------------- seed 003
@@ -148,20 +153,12 @@ fn test_join<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
 /// Runs the program under `--gc-stress --gc-verify` with `bug`, marking
 /// concurrently or (`--no-concurrent-mark`) with the world stopped.
 fn run_seed_003(bug: crate::VmSeed, concurrent: bool) -> String {
-    let out = Shared::default();
-    let gc = gc::GcConfig {
+    let (mut vm, out) = test_vm(gc::GcConfig {
         stress: true,
         verify: true,
         concurrent_mark: concurrent,
         ..Default::default()
-    };
-    let mut vm = Vm::new(
-        VmOptions {
-            gc,
-            ..VmOptions::default()
-        },
-        Box::new(out.clone()),
-    );
+    });
     vm.define_native("yield", 0, test_yield);
     vm.define_native("gc", 0, test_gc);
     vm.define_method(crate::MethodReceiver::Coroutine, "join", 0, test_join);
@@ -274,19 +271,11 @@ fn test_gc<'s>(ctx: &mut crate::NativeCtx<'s>) -> crate::NativeResult<'s> {
 }
 
 fn run_barrier_scenario(bug: crate::VmSeed) -> String {
-    let out = Shared::default();
-    let gc = gc::GcConfig {
+    let (mut vm, out) = test_vm(gc::GcConfig {
         verify: true,
         poison: true,
         ..Default::default()
-    };
-    let mut vm = Vm::new(
-        VmOptions {
-            gc,
-            ..VmOptions::default()
-        },
-        Box::new(out.clone()),
-    );
+    });
     vm.define_native("gc", 0, test_gc);
     vm.set_seed_bug(bug);
     vm.interpret(b"class Box {} var a = Box(); a.xs = [Box()]; a.xs[0].name = \"kept\";")
