@@ -51,8 +51,10 @@ fn loam(args: &[&str], cwd: &Path) -> RunOutput {
     run_command(command, timeout())
 }
 
-/// Every `.lox` file of the repository (not under `target/` or hidden
-/// directories), relative to its root.
+/// Every `.lox` file of the repository (not under `target/`, hidden
+/// directories, or what `scripts/fuzz.sh` writes under `fuzz/`: copies of
+/// the suite's files and generated inputs, not ours), relative to its
+/// root.
 fn repository_files() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut dirs = vec![repo_root().to_path_buf()];
@@ -62,7 +64,9 @@ fn repository_files() -> Vec<PathBuf> {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if path.is_dir() {
-                if name != "target" && !name.starts_with('.') {
+                let fuzz_output = dir.ends_with("fuzz")
+                    && matches!(&*name, "seeds" | "corpus" | "artifacts" | "logs");
+                if name != "target" && !name.starts_with('.') && !fuzz_output {
                     dirs.push(path);
                 }
             } else if name.ends_with(".lox") {

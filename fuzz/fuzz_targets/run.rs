@@ -1,6 +1,8 @@
 //! Compile and, if that succeeds, run arbitrary source in a `vm::Vm` with
-//! the stdlib and the collector's verifier on: compile errors and runtime
-//! errors are fine, a panic, abort or signal is a bug (LANGUAGE.md §1).
+//! the stdlib and the collector's verifier on (`--gc-verify`: under the
+//! concurrent mark, the checkmark re-mark at every mark termination):
+//! compile errors and runtime errors are fine, a panic, abort or signal
+//! is a bug (LANGUAGE.md §1).
 //!
 //! Every program runs under an instruction budget
 //! ([`MAX_INSTRUCTIONS`], `VmOptions::max_instructions`) and a heap limit
@@ -34,6 +36,11 @@ fn run(data: &[u8]) {
     let options = vm::VmOptions {
         gc: gc::GcConfig {
             verify: true,
+            // Cycles start from 64 KiB of heap, so the small programs a
+            // fuzzer writes still collect, concurrently, with the
+            // checkmark re-mark (CHECKMARK) and SCAN_ONCE's checks at
+            // every mark termination.
+            min_trigger: 64 << 10,
             ..Default::default()
         },
         max_heap: Some(MAX_HEAP),

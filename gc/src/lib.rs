@@ -1,32 +1,47 @@
 //! `gc`: loam's heap. Pages, spans, size classes, allocation, mark bits,
-//! stop-the-world marking, concurrent sweeping with a background sweeper
-//! thread, pacing, statistics, gctrace and verify/poison debug modes, all
-//! modelled on the Go runtime and named after it (see DESIGN.md "The
-//! heap"). Objects are untyped blocks: the embedder (the VM) supplies roots
-//! and tracing through [`Embedder`] (an **API Boundary**), and this crate
-//! knows nothing about Lox values (an **Architecture Invariant**).
+//! concurrent marking with a mark worker thread (and the stop-the-world
+//! mark it replaces by default), concurrent sweeping with a background
+//! sweeper thread, pacing, statistics, gctrace and verify/poison debug
+//! modes, all modelled on the Go runtime and named after it (see DESIGN.md
+//! "The heap"). Objects are untyped blocks: the embedder (the VM) supplies
+//! roots and tracing through [`Embedder`] and, for the mark worker,
+//! [`Tracer`] (**API Boundaries**), and this crate knows nothing about Lox
+//! values (an **Architecture Invariant**).
 //!
-//! # A collection cycle ([`Heap::collect`])
+//! # A concurrent cycle (`mgc.rs`, `mgcmark.rs`)
 //!
-//! 1. **Sweep termination.** Flush the mcache into the mcentrals; the
-//!    mutator sweeps what is left of the previous cycle's snapshot, then
-//!    waits until no sweeper is inside a span (`SweepState::active`, raised
-//!    before a claim and lowered after the publish). Marking never starts
-//!    while any span is being swept: checked at mark start
-//!    (`SweepState::holding == 0`, and in verify mode every span at `sg`).
-//! 2. **Snapshot the span list** (its length, under the heap lock). Spans
-//!    created later are swept by construction and not garbage this cycle.
-//! 3. **Mark**, stop-the-world: `Embedder::mark_roots`; the finalizer
-//!    roots (every queued `finq` pair; for every finalizer special, its
-//!    finalizer and, through `Embedder::trace` on the *unmarked* object,
-//!    what the object reaches); then drain the gray stack calling
-//!    `Embedder::trace` once per newly marked object; then
-//!    `Embedder::sweep_weak` with the final mark bits.
-//! 4. **Mark termination.** `sweepgen += 2` (every span of the snapshot now
-//!    needs sweeping), a fresh sweep cursor over the snapshot, the next goal
-//!    (`max(min_trigger, live * (1 + gc_percent/100))`), pause and stats,
-//!    one gctrace line.
-//! 5. **Sweep.** Wake the background sweeper (or, without
+//! The tri-colour invariant, in the words Lua's `lgc.c` uses for its own:
+//! a black object (marked, its edges traced) never points to a white one
+//! (unmarked) that no grey object (marked, not yet traced) reaches. The
+//! write barrier keeps it while the program runs; so at mark termination
+//! what is white is garbage (CHECKMARK verifies it).
+//!
+//! 0. **Trigger.** An allocation finds `heap_live >= trigger` (`pacer.rs`:
+//!    before the goal, by a ratio learnt from the last cycle's mark); the
+//!    allocator first sweeps what the last cycle left unswept (none, if
+//!    the proportional sweep kept pace), outside any pause.
+//! 1. **Sweep termination** ([`Heap::start_mark`], world stopped). Flush
+//!    the mcache into the mcentrals; wait until no sweeper is inside a
+//!    span (SWEEP_BEFORE_MARK); snapshot the span list; mark the
+//!    embedder's roots into the mutator's [`Barrier`] buffer (parked
+//!    coroutines and the finalizer specials are left to the worker:
+//!    `Marker::mark_later`); phase `Mark`, barrier on, allocation black.
+//! 2. **Concurrent mark.** The mark worker thread drains the grey queue
+//!    through [`Tracer`]; the mutator shades on every pointer store
+//!    ([`Barrier::shade`]), scans its own running stack at a safepoint
+//!    (`stackscan`: the same claim the worker takes, SCAN_ONCE), and
+//!    assists ([`Heap::mark_assist`]) in proportion to what it allocates,
+//!    so the mark ends by the goal. Nobody sweeps.
+//! 3. **Mark termination** ([`Heap::finish_mark`], world stopped). The
+//!    barrier is flushed, marking is done (queue empty and no marker busy,
+//!    under the queue lock), the phase ends; in verify mode the checkmark
+//!    re-marks from the roots into a second bitmap (CHECKMARK);
+//!    `Embedder::sweep_weak`; `sweepgen += 2`, a fresh sweep cursor over
+//!    the snapshot, the next goal (`max(min_trigger, live * (1 +
+//!    gc_percent/100))`) and trigger, the proportional-sweep ratio, pauses
+//!    and stats, one gctrace line (`0.05+40+0.005 ms clock`: the two
+//!    pauses around the concurrent mark).
+//! 4. **Sweep.** Wake the background sweeper (or, without
 //!    `concurrent_sweep`, leave spans to lazy sweeping by the allocator);
 //!    with `full`, the mutator finishes the sweep before returning. While
 //!    the background sweeper has not drained the snapshot, the allocator
@@ -35,6 +50,10 @@
 //!    (`mcentral::cache_span`).
 //!    Whoever sweeps a span first queues (and keeps alive) each unmarked
 //!    object with a finalizer special, setting `fingwake` (`finalizer.rs`).
+//!
+//! [`Heap::collect`] is the stop-the-world cycle (`concurrent_mark: false`,
+//! `--no-concurrent-mark`): steps 1-3 in one pause, marking with
+//! `Embedder::mark_roots` and `Embedder::trace` on the mutator's thread.
 //!
 //! # Invariants and locks
 //!
@@ -53,13 +72,19 @@
 //!
 //! The mutator owns [`Heap`] (allocation, the mcache, collection). The
 //! background sweeper thread shares `HeapShared` (mheap, mcentrals, sweep
-//! state, counters) and only ever sweeps spans it claimed. Under
+//! state, counters) and only ever sweeps spans it claimed. The mark worker
+//! thread (`gc-mark`) shares it too and marks only in `Phase::Mark`, when
+//! nobody sweeps. Under
 //! `cfg(loom)` every atomic and lock comes from loom (`sync.rs`); the models
 //! in `tests/loom_sweep.rs` run with
 //! `RUSTFLAGS="--cfg loom" cargo test -p gc --release --test loom_sweep`
 //! (exhaustive, about 20 s; `LOOM_MAX_PREEMPTIONS=2` for a quicker run),
-//! and the `FINQ_WAKE` model in `tests/loom_finq.rs` with
-//! `RUSTFLAGS="--cfg loom" cargo test -p gc --release --test loom_finq`.
+//! the `FINQ_WAKE` model in `tests/loom_finq.rs` with
+//! `RUSTFLAGS="--cfg loom" cargo test -p gc --release --test loom_finq`,
+//! and the concurrent mark's (barrier vs worker, termination vs a busy
+//! worker; the stack claim vs the self-scan) in `tests/loom_mark.rs` and
+//! `tests/loom_stackscan.rs`, exhaustively, printing their interleaving
+//! counts with `-- --nocapture`.
 //! ThreadSanitizer (nightly; std is not instrumented, hence the
 //! suppressions for its channels):
 //! `RUSTFLAGS="-Zsanitizer=thread -Cunsafe-allow-abi-mismatch=sanitizer"
@@ -70,11 +95,15 @@
 //!
 //! `heap` (the [`Heap`] the mutator owns, `HeapShared`, statistics and the
 //! mutator's API), `malloc` (allocation: mcache fast path, refill,
-//! proportional sweep, large spans), `mgc` (a collection cycle),
+//! proportional sweep, large spans), `mgc` (a collection cycle: both
+//! marks, mark termination), `mgcmark` (the concurrent mark: `Phase`, the
+//! grey `WorkQueue`, the mark worker, assists' `help`, [`Barrier`],
+//! [`Tracer`]),
 //! `sizeclasses` (class table), `mspan` (span metadata, `SweepGen`,
 //! state), `mheap` (arena, page table, page allocator, `allspans`),
 //! `mcentral` (per-class span lists, `cache_span`), `mcache` (mutator's
-//! current spans), `mark` (`Embedder`, `Marker`, `MarkView`), `sweep`
+//! current spans), `mark` (`Embedder`, `Marker`, `MarkView`,
+//! `MarkMode`), `sweep`
 //! (`SweepLocked`, cursor, active count), `bgsweep` (background sweeper),
 //! `finalizer` (specials, `finq`, `fingwait`/`fingwake`), `stackscan`
 //! (`ScanState`, the `_Gscan` claim), `pacer`, `pausehist` (pause
@@ -88,7 +117,7 @@
 //!
 //! `unsafe` is denied at the crate root (the workspace lint) and allowed
 //! only in the modules that need it: `malloc`, `mheap`, `mspan`,
-//! `mcentral`, `mark`, `sweep`, `finalizer`, `profile`, `verify`, `sync`,
+//! `mcentral`, `mark`, `mgcmark`, `sweep`, `finalizer`, `profile`, `verify`, `sync`,
 //! `seed`, and the loom and test support.
 
 #[macro_use]

@@ -244,7 +244,8 @@ impl Model {
         });
         barrier.set_marking(true);
         self.shared.work.start_cycle(&self.shared, 0, Vec::new());
-        barrier.flush();
+        barrier.flush_quietly();
+        self.shared.work.wake_worker();
     }
 
     /// The mark worker thread's loop (`mgcmark::worker`), until

@@ -189,6 +189,22 @@ impl WorkQueue {
         self.done_cv.notify_all();
     }
 
+    /// As [`put`](Self::put), waking nobody: inside the start-of-cycle
+    /// pause, whose end wakes the worker ([`wake_worker`](Self::wake_worker)).
+    /// Nobody waits on `done_cv` then (only the mutator does, and this is
+    /// the mutator).
+    pub(crate) fn put_quietly(&self, buf: Vec<usize>) {
+        if !buf.is_empty() {
+            self.state.lock().grey.push(buf);
+        }
+    }
+
+    /// Wakes the mark worker to look for jobs.
+    pub(crate) fn wake_worker(&self) {
+        let _st = self.state.lock();
+        self.work_cv.notify_all();
+    }
+
     /// The start of a cycle (world stopped, phase already `Mark`): the
     /// worker's first jobs are the specials of the first `nspans` spans and
     /// the roots left to it.
@@ -203,7 +219,7 @@ impl WorkQueue {
         for chunk in roots.chunks(ROOT_JOB) {
             st.roots.push(chunk.to_vec());
         }
-        self.work_cv.notify_all();
+        // The caller wakes the worker once the pause is over.
     }
 
     /// A marker on the mutator thread takes a job (an assist), or `None`.
@@ -514,6 +530,15 @@ impl Barrier {
         if !self.buf.is_empty() {
             let buf = self.buf.drain(..).map(|p| p.as_ptr() as usize).collect();
             self.heap.work.put(buf);
+        }
+    }
+
+    /// As [`flush`](Self::flush), without waking the worker (the start of
+    /// a cycle wakes it after its pause).
+    pub(crate) fn flush_quietly(&mut self) {
+        if !self.buf.is_empty() {
+            let buf = self.buf.drain(..).map(|p| p.as_ptr() as usize).collect();
+            self.heap.work.put_quietly(buf);
         }
     }
 

@@ -41,6 +41,8 @@ pub(crate) struct Pacer {
     /// `sweepPagesPerByte`), and the swept-pages counter at mark termination.
     pub(crate) sweep_pages_per_byte: f64,
     pub(crate) pages_swept_at_mark: u64,
+    /// Pages the sweep that began at the last mark termination must sweep.
+    pages_to_sweep: u64,
 }
 
 /// Goal for the next cycle: `max(min_trigger, live * (1 + percent/100))`;
@@ -64,6 +66,7 @@ impl Pacer {
             alloc_at_mark: 0,
             sweep_pages_per_byte: 0.0,
             pages_swept_at_mark: 0,
+            pages_to_sweep: 0,
         }
     }
 
@@ -87,15 +90,15 @@ impl Pacer {
         self.last_live = live;
         self.alloc_at_mark = alloc_bytes;
         self.next_gc = goal(live, gc_percent, min_trigger);
-        // Finish sweeping well before the next goal: spread the sweep over
-        // the allocation distance to it (at least 1 MiB).
-        let distance = self.next_gc.saturating_sub(live).clamp(1 << 20, 1 << 40);
-        self.sweep_pages_per_byte = pages_to_sweep as f64 / distance as f64;
+        self.pages_to_sweep = pages_to_sweep;
         self.pages_swept_at_mark = pages_swept;
     }
 
     /// Sets `trigger` from the goal: the goal itself for a stop-the-world
     /// mark, `trigger_ratio` of the runway for a concurrent one.
+    /// Also sets the proportional-sweep ratio: the sweep must be done by
+    /// the trigger (Go's `sweepPagesPerByte` over `trigger - heapLive`),
+    /// or the next cycle's start sweeps what is left in one go.
     pub(crate) fn set_trigger(&mut self, concurrent: bool) {
         self.trigger = if !concurrent || self.next_gc == u64::MAX {
             self.next_gc
@@ -103,6 +106,11 @@ impl Pacer {
             let runway = self.next_gc.saturating_sub(self.last_live) as f64;
             self.last_live + (runway * self.trigger_ratio) as u64
         };
+        // Spread the sweep over the allocation distance to the trigger (at
+        // least 1 MiB), less a margin so it ends a little before it.
+        let to_trigger = self.trigger.saturating_sub(self.last_live);
+        let distance = (to_trigger - to_trigger / 8).clamp(1 << 20, 1 << 40);
+        self.sweep_pages_per_byte = self.pages_to_sweep as f64 / distance as f64;
     }
 
     /// A concurrent mark ended after the program allocated

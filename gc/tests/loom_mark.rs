@@ -36,7 +36,7 @@
 #![allow(unsafe_code)] // the model's `Tracer` impl (an unsafe trait)
 
 use gc::loom_support::{Model, SpanRef};
-use gc::{Marker, ObjPtr, Tracer};
+use gc::{Barrier, Marker, ObjPtr, Tracer};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
@@ -159,9 +159,28 @@ unsafe impl Tracer for Graph {
     }
 }
 
-fn start_worker(g: &Arc<Graph>) -> thread::JoinHandle<()> {
-    let g = g.clone();
-    thread::spawn(move || g.model.run_mark_worker(&*g))
+/// A heap with R (a global) -> A -> B, a cycle marking from R, and the
+/// mark worker running.
+fn start() -> (Arc<Graph>, Barrier, thread::JoinHandle<()>) {
+    let m = Model::with_verify(true);
+    let g = Arc::new(Graph::new(&m, 3));
+    g.link(R, A);
+    g.link(A, B);
+    let mut wb = m.barrier();
+    m.start_concurrent_mark(&mut wb, &[g.obj(R)]);
+    let g2 = g.clone();
+    let worker = thread::spawn(move || g2.model.run_mark_worker(&*g2));
+    (g, wb, worker)
+}
+
+/// Stops and joins the worker, then fails with `verdict`'s violation: a
+/// loom model must not panic while another of its threads still runs.
+fn end(g: &Graph, worker: thread::JoinHandle<()>, verdict: Result<(), String>) {
+    g.model.stop_mark_worker();
+    worker.join().expect("worker");
+    if let Err(e) = verdict {
+        panic!("{e}");
+    }
 }
 
 const R: usize = 0;
@@ -172,14 +191,8 @@ const NAMES: [&str; 3] = ["R", "A", "B"];
 /// Model (1): a store through the barrier vs the mark worker shading.
 fn barrier_vs_worker(builder: loom::model::Builder, shade_old: bool) {
     loom_common::explore(builder, move || {
-        let m = Model::with_verify(true);
-        let g = Arc::new(Graph::new(&m, 3));
-        // R (a global) -> A -> B.
-        g.link(R, A);
-        g.link(A, B);
-        let mut wb = m.barrier();
-        m.start_concurrent_mark(&mut wb, &[g.obj(R)]);
-        let worker = start_worker(&g);
+        let (g, mut wb, worker) = start();
+        let m = &g.model;
 
         // The mutator, whose stack was scanned at mark start, runs while
         // the worker traces (it blocks only until the worker has begun:
@@ -199,12 +212,7 @@ fn barrier_vs_worker(builder: loom::model::Builder, shade_old: bool) {
         }
         m.finish_concurrent_mark(&mut wb, &*g);
         let verdict = g.check(&[R, on_stack], &NAMES);
-
-        m.stop_mark_worker();
-        worker.join().expect("worker");
-        if let Err(e) = verdict {
-            panic!("{e}");
-        }
+        end(&g, worker, verdict);
     });
 }
 
@@ -230,28 +238,20 @@ fn loom_mark_barrier_seed_needs_the_race() {
 /// Model (2): mark termination vs the worker still holding grey objects.
 fn termination_vs_worker(builder: loom::model::Builder, queue_only: bool) {
     loom_common::explore(builder, move || {
-        let m = Model::with_verify(true);
-        let g = Arc::new(Graph::new(&m, 3));
-        g.link(R, A);
-        g.link(A, B);
-        let mut wb = m.barrier();
-        m.start_concurrent_mark(&mut wb, &[g.obj(R)]);
-        let worker = start_worker(&g);
-
+        let (g, mut wb, worker) = start();
+        let m = &g.model;
         if queue_only {
             m.finish_concurrent_mark_queue_only(&mut wb, &*g);
         } else {
             m.finish_concurrent_mark(&mut wb, &*g);
         }
-        assert!(!m.marking(), "the phase is still Mark after termination");
         // The world is stopped here: the sweep would free what is white.
-        let verdict = g.check(&[R], &NAMES);
-
-        m.stop_mark_worker();
-        worker.join().expect("worker");
-        if let Err(e) = verdict {
-            panic!("{e}");
-        }
+        let verdict = if m.marking() {
+            Err("the phase is still Mark after termination".to_string())
+        } else {
+            g.check(&[R], &NAMES)
+        };
+        end(&g, worker, verdict);
     });
 }
 

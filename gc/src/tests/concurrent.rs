@@ -272,26 +272,34 @@ fn concurrent_mark_in_stress_mode() {
     run_program(true, true, true, false);
 }
 
-/// Without the deletion barrier's shade of the overwritten pointer, a
-/// node moved from the heap to the (already scanned) stack stays white:
-/// the checkmark re-mark finds it reachable and throws.
+/// A node `x` moved from the heap to the (already scanned) stack while a
+/// cycle marks, its edge from `a` cut with the deletion barrier's shade of
+/// the overwritten pointer (`shade_old`) or without it; then the mark
+/// ends, with the checkmark re-mark. Returns the objects left.
+fn move_to_the_stack(shade_old: bool) -> u64 {
+    let mut heap = concurrent_heap(true, false);
+    let mut b = heap.barrier();
+    let a = new_node(&mut heap, 1, 1);
+    let x = new_node(&mut heap, 1, 2);
+    store(&mut b, a, 0, Some(x), true);
+    let mut g = Roots { roots: vec![a] };
+    heap.hold_mark_worker(true);
+    heap.start_mark(&mut b, &mut g);
+    // The stack was scanned: `a` is grey, `x` white.
+    g.roots.push(x);
+    store(&mut b, a, 0, None, shade_old);
+    heap.mark_drain(&mut b);
+    heap.finish_mark(&mut b, &mut g, true);
+    heap.stats().heap_objects
+}
+
+/// Without the deletion barrier's shade of the overwritten pointer, the
+/// node moved to the stack stays white: the checkmark re-mark finds it
+/// reachable and throws.
 #[test]
 fn checkmark_catches_a_white_object() {
     if child_scenario().is_some() {
-        let mut heap = concurrent_heap(true, false);
-        let mut b = heap.barrier();
-        let a = new_node(&mut heap, 1, 1);
-        let x = new_node(&mut heap, 1, 2);
-        store(&mut b, a, 0, Some(x), true);
-        let mut g = Roots { roots: vec![a] };
-        heap.hold_mark_worker(true);
-        heap.start_mark(&mut b, &mut g);
-        // The stack was scanned: `a` is grey, `x` white. Move `x` to the
-        // stack and cut its edge with no shade of the old pointer.
-        g.roots.push(x);
-        store(&mut b, a, 0, None, false);
-        heap.mark_drain(&mut b);
-        heap.finish_mark(&mut b, &mut g, true);
+        move_to_the_stack(false);
         return;
     }
     assert_child_throws(
@@ -305,17 +313,5 @@ fn checkmark_catches_a_white_object() {
 /// above fails because of the missing shade, nothing else).
 #[test]
 fn checkmark_passes_with_the_barrier() {
-    let mut heap = concurrent_heap(true, false);
-    let mut b = heap.barrier();
-    let a = new_node(&mut heap, 1, 1);
-    let x = new_node(&mut heap, 1, 2);
-    store(&mut b, a, 0, Some(x), true);
-    let mut g = Roots { roots: vec![a] };
-    heap.hold_mark_worker(true);
-    heap.start_mark(&mut b, &mut g);
-    g.roots.push(x);
-    store(&mut b, a, 0, None, true);
-    heap.mark_drain(&mut b);
-    heap.finish_mark(&mut b, &mut g, true);
-    assert_eq!(heap.stats().heap_objects, 2);
+    assert_eq!(move_to_the_stack(true), 2);
 }
