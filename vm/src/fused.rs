@@ -13,13 +13,13 @@
 use lang::op;
 
 use crate::interp::Regs;
+use crate::object::{Gc, InstanceObj, StringObj};
 use crate::quicken::layout::{
     ADD_SET_LOCAL_POP, EQUAL_CONST, FOR_ADD_LESS_CONST, GET_LOCAL_2, GLOBAL_ADD_CONST_SET,
     GLOBAL_LESS_CONST_JUMP, LOCAL_ADD_CONST, LOCAL_ADD_CONST_SET, LOCAL_ADD_INDEX_SET,
     LOCAL_ADD_LOCAL_SET, LOCAL_GET_PROPERTY, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP,
     LOCAL_LESS_LOCAL_JUMP, SET_LOCAL_POP,
 };
-use crate::object::{Gc, InstanceObj, StringObj};
 use crate::value::Value;
 use crate::vm::Vm;
 

@@ -200,7 +200,8 @@ impl Mutator {
             }
         };
         strings.insert(init_string);
-        let global_values = match object::alloc(&mut heap, ValueArrayObj::size_for(INITIAL_GLOBALS)) {
+        let global_values = match object::alloc(&mut heap, ValueArrayObj::size_for(INITIAL_GLOBALS))
+        {
             Ok(f) => f.init_value_array_of(INITIAL_GLOBALS, Value::UNDEF),
             Err(_) => {
                 eprintln!("loam: out of memory at startup");

@@ -628,7 +628,12 @@ mod tests {
         let f = class_body.expect("the method");
         let verified = crate::verify::verify(&f).unwrap();
         let mut code = f.chunk.code.clone();
-        quicken(&mut code, &f.chunk.code, &verified.heights, &f.chunk.constants);
+        quicken(
+            &mut code,
+            &f.chunk.code,
+            &verified.heights,
+            &f.chunk.constants,
+        );
         assert_eq!(code[0], qop::LOCAL_GET_PROPERTY, "{code:x?}");
     }
 
