@@ -230,8 +230,9 @@ superinstructions! {
     /// Every function that falls off its end.
     NIL_RETURN = [Nil, Return]
         when always;
-    /// `x == k` once `x` is on the stack (`x == nil`, `n == 0`): equality
-    /// never fails, so there is no slow path.
+    /// `x == k` once `x` is on the stack, for a constant `k` (`n == 0`,
+    /// `s == "str"`; `x == nil` is `NIL; EQUAL`): equality never fails, so
+    /// there is no slow path.
     EQUAL_CONST = [Constant(K), Equal]
         when always;
     /// `return x;` for a local `x`.
