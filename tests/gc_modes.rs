@@ -332,6 +332,9 @@ fn first_difference(name: &str, want: &[u8], got: &[u8]) -> Option<String> {
 
 #[test]
 fn corpus_identical_under_gc_modes() {
+    // The oracle of QUICKEN_EQUIV, the code as compiled, is one of the
+    // modes every file is compared under.
+    assert_eq!(MODES[NO_QUICKEN], ("no-quicken", &["--no-quicken"][..]));
     let root = repo_root();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_loam"));
     let filter = std::env::var("GC_MODES_FILTER")

@@ -13,9 +13,11 @@
 use lang::op;
 
 use crate::interp::Regs;
+use crate::object::{Gc, InstanceObj, StringObj};
 use crate::quicken::layout::{
-    ADD_SET_LOCAL_POP, FOR_ADD_LESS_CONST, GET_LOCAL_2, LOCAL_ADD_CONST, LOCAL_ADD_CONST_SET,
-    LOCAL_ADD_INDEX_SET, LOCAL_ADD_LOCAL_SET, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP,
+    ADD_SET_LOCAL_POP, EQUAL_CONST, FOR_ADD_LESS_CONST, GET_LOCAL_2, GLOBAL_ADD_CONST_SET,
+    GLOBAL_LESS_CONST_JUMP, LOCAL_ADD_CONST, LOCAL_ADD_CONST_SET, LOCAL_ADD_INDEX_SET,
+    LOCAL_ADD_LOCAL_SET, LOCAL_GET_PROPERTY, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP,
     LOCAL_LESS_LOCAL_JUMP, SET_LOCAL_POP,
 };
 use crate::value::Value;
@@ -85,6 +87,12 @@ const _: () = assert!(LOCAL_LESS_CONST_JUMP::JUMP == LOCAL_LESS_LOCAL_JUMP::JUMP
 const _: () = assert!(LOCAL_ADD_CONST_SET::K == LOCAL_ADD_LOCAL_SET::B);
 const _: () = assert!(LOCAL_ADD_CONST_SET::C == LOCAL_ADD_LOCAL_SET::C);
 const _: () = assert!(LOCAL_ADD_CONST_SET::LEN == LOCAL_ADD_LOCAL_SET::LEN);
+// A global's and a local's instructions are both two bytes: the fused
+// condition of a global has the local one's layout.
+const _: () = assert!(GLOBAL_LESS_CONST_JUMP::K == LOCAL_LESS_CONST_JUMP::K);
+const _: () = assert!(GLOBAL_LESS_CONST_JUMP::JUMP == LOCAL_LESS_CONST_JUMP::JUMP);
+const _: () = assert!(GLOBAL_LESS_CONST_JUMP::LEN == LOCAL_LESS_CONST_JUMP::LEN);
+const _: () = assert!(GLOBAL_LESS_CONST_JUMP::COUNT == LOCAL_LESS_CONST_JUMP::COUNT);
 
 /// Local slot `offset`'s operand names.
 #[inline(always)]
@@ -149,7 +157,8 @@ pub(crate) fn compare_jump(vm: &mut Vm, r: &mut Regs, cmp: Cmp, b: Operand) {
 
 /// The fast path of a fused condition (`GET a; GET/CONSTANT b; LESS/GREATER;
 /// JUMP_IF_FALSE; POP`), its operands read: true skips all five, false
-/// leaves `false` for the `POP` at the jump's target, as the sequence does.
+/// jumps and takes the `POP` at the jump's target too (or, were the target
+/// something else, leaves `false` for it, as the sequence does).
 #[inline(always)]
 fn compare_jump_values(vm: &mut Vm, r: &mut Regs, cmp: Cmp, a: Value, b: Value) {
     use LOCAL_LESS_CONST_JUMP as l;
@@ -170,12 +179,66 @@ fn compare_jump_values(vm: &mut Vm, r: &mut Regs, cmp: Cmp, a: Value, b: Value) 
         }
     } else {
         let off = u16_at(r, l::JUMP);
-        vm.mu.stack.push(Value::FALSE);
         r.ip.forward(l::JUMP + U16 + off);
-        // Every instruction through the JUMP_IF_FALSE; the POP at its
-        // target is dispatched next.
+        // Every instruction through the JUMP_IF_FALSE.
         r.budget -= l::COUNT - 2;
+        // Its target is the `POP` of the condition (an `if`'s else branch,
+        // a loop's exit), never quickened: take it too, without pushing
+        // the `false` it would pop.
+        if r.ip.at(0) == op::Pop {
+            r.ip.forward(1);
+            r.budget -= 1;
+        } else {
+            vm.mu.stack.push(Value::FALSE);
+        }
     }
+}
+
+/// The global whose slot the function recorded for the constant operand
+/// at `offset` (`Value::UNDEF`: not defined).
+#[inline(always)]
+fn global(vm: &Vm, r: &Regs, offset: usize) -> Value {
+    vm.mu
+        .global(r.closure.function.global_slot(r.ip.at(offset) as usize))
+}
+
+/// `GLOBAL_LESS_CONST_JUMP`: `g < k` and its conditional jump. `false`
+/// (nothing done) when `g` is not defined: the `GET_GLOBAL`'s error.
+#[inline(always)]
+pub(crate) fn global_compare_jump(vm: &mut Vm, r: &mut Regs, cmp: Cmp) -> bool {
+    use GLOBAL_LESS_CONST_JUMP as l;
+    let a = global(vm, r, l::A);
+    if a == Value::UNDEF {
+        return false;
+    }
+    let b = operand(vm, r, Operand::Constant, l::K);
+    compare_jump_values(vm, r, cmp, a, b);
+    true
+}
+
+/// `GLOBAL_ADD_CONST_SET`: `c = a + k;` over globals. `None` (nothing
+/// done) when `a` is not defined: the `GET_GLOBAL`'s error.
+#[inline(always)]
+pub(crate) fn global_add_const_set(vm: &mut Vm, r: &mut Regs) -> Option<Flow> {
+    use GLOBAL_ADD_CONST_SET as l;
+    let a = global(vm, r, l::A);
+    if a == Value::UNDEF {
+        return None;
+    }
+    let k = operand(vm, r, Operand::Constant, l::K);
+    let c = r.closure.function.global_slot(r.ip.at(l::C) as usize);
+    // An undefined `c` is the `SET_GLOBAL`'s error: the slow path gets
+    // there instruction by instruction.
+    if a.is_number() && k.is_number() && vm.mu.global(c) != Value::UNDEF {
+        vm.mu
+            .set_global(c, Value::number(a.as_number() + k.as_number()));
+        r.ip.forward(l::LEN);
+        r.budget -= l::COUNT - 1;
+        return Some(follow_loop(r));
+    }
+    vm.mu.stack.push(a);
+    r.ip.forward(1);
+    Some(Flow::Next)
 }
 
 /// `LOCAL_<op>_CONST_SET` / `LOCAL_ADD_LOCAL_SET`: `c = a <op> b;`.
@@ -269,6 +332,41 @@ pub(crate) fn local_index_local(vm: &mut Vm, r: &mut Regs) {
             r.ip.forward(1);
         }
     }
+}
+
+/// `LOCAL_GET_PROPERTY`: `a.name` for an instance with that field.
+#[inline(always)]
+pub(crate) fn local_get_property(vm: &mut Vm, r: &mut Regs) {
+    use LOCAL_GET_PROPERTY as l;
+    let a = local(vm, r, l::A);
+    // VERIFIED: GET_PROPERTY's operand is a string constant.
+    let name = Gc::<StringObj>::verified_string(r.constants.constant(r.ip.at(l::NAME) as usize));
+    let field = a
+        .as_obj()
+        .and_then(|o| o.downcast::<InstanceObj>())
+        .and_then(|i| i.fields_loc().get(name));
+    match field {
+        Some(v) => {
+            vm.mu.stack.push(v);
+            r.ip.forward(l::LEN);
+            r.budget -= l::COUNT - 1;
+        }
+        None => {
+            vm.mu.stack.push(a);
+            r.ip.forward(1);
+        }
+    }
+}
+
+/// `EQUAL_CONST`: the top of the stack `==` a constant.
+#[inline(always)]
+pub(crate) fn equal_const(vm: &mut Vm, r: &mut Regs) {
+    use EQUAL_CONST as l;
+    let k = operand(vm, r, Operand::Constant, l::K);
+    let a = vm.mu.stack.peek(0);
+    vm.mu.stack.set_top(0, Value::bool(a.lox_eq(k)));
+    r.ip.forward(l::LEN);
+    r.budget -= l::COUNT - 1;
 }
 
 /// `SET_LOCAL_POP`.

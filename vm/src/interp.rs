@@ -267,34 +267,79 @@ impl Vm {
                     let slot = read_byte!() as usize;
                     self.mu.stack.set(r.base + slot, peek!(0));
                 }
+                // The globals by name, as clox: the name's slot is looked up
+                // in the names table at every execution (the quickened
+                // forms below index the slot their function recorded).
                 op::GetGlobal => {
                     let name = read_string!();
-                    match self.mu.globals().get(name) {
+                    match self.mu.global_named(name) {
                         Some(v) => self.mu.stack.push(v),
-                        None => throw!(format!(
-                            "Undefined variable '{}'.",
-                            String::from_utf8_lossy(name.as_bytes())
-                        )),
+                        None => throw!(undefined_variable(name)),
                     }
                 }
                 op::DefineGlobal => {
                     let name = read_string!();
-                    let globals = self.mu.globals();
                     save_ip!();
-                    self.mu.table_reserve(globals)?;
-                    globals.set(&mut self.mu.wb, name, peek!(0));
+                    // Loaded code's names have their slots (load.rs).
+                    let slot = self.mu.global_slot(name)?;
+                    self.mu.set_global(slot, peek!(0));
                     self.mu.stack.pop();
                 }
                 op::SetGlobal => {
                     let name = read_string!();
-                    let globals = self.mu.globals();
-                    if !globals.contains(name) {
-                        throw!(format!(
-                            "Undefined variable '{}'.",
-                            String::from_utf8_lossy(name.as_bytes())
-                        ));
+                    let slot = self
+                        .mu
+                        .global_slot_of(name)
+                        .filter(|&s| self.mu.global(s) != Value::UNDEF);
+                    let Some(slot) = slot else {
+                        throw!(undefined_variable(name));
+                    };
+                    self.mu.set_global(slot, peek!(0));
+                }
+                // A global's slot, recorded at load (`FunctionObj::
+                // global_slots`); unset (`UNDEF`) is clox's error at the
+                // same instruction.
+                qop::GET_GLOBAL_SLOT => {
+                    let k = read_byte!() as usize;
+                    let v = self.mu.global(r.closure.function.global_slot(k));
+                    if v == Value::UNDEF {
+                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                            r.constants.constant(k)
+                        )));
                     }
-                    globals.set(&mut self.mu.wb, name, peek!(0));
+                    self.mu.stack.push(v);
+                }
+                qop::SET_GLOBAL_SLOT => {
+                    let k = read_byte!() as usize;
+                    let slot = r.closure.function.global_slot(k);
+                    if self.mu.global(slot) == Value::UNDEF {
+                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                            r.constants.constant(k)
+                        )));
+                    }
+                    self.mu.set_global(slot, peek!(0));
+                }
+                qop::GLOBAL_LESS_CONST_JUMP => {
+                    if !fused::global_compare_jump(self, &mut r, Less) {
+                        let k = r.ip.at(layout::GLOBAL_LESS_CONST_JUMP::A) as usize;
+                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                            r.constants.constant(k)
+                        )));
+                    }
+                }
+                qop::GLOBAL_ADD_CONST_SET => match fused::global_add_const_set(self, &mut r) {
+                    Some(f) => flow!(f),
+                    None => {
+                        let k = r.ip.at(layout::GLOBAL_ADD_CONST_SET::A) as usize;
+                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                            r.constants.constant(k)
+                        )));
+                    }
+                },
+                qop::DEFINE_GLOBAL_SLOT => {
+                    let k = read_byte!() as usize;
+                    let v = pop!();
+                    self.mu.set_global(r.closure.function.global_slot(k), v);
                 }
                 op::GetUpvalue => {
                     let i = read_byte!() as usize;
@@ -514,10 +559,16 @@ impl Vm {
                     self.mu.stack.pop();
                 }
                 // One copy of the return path for both.
-                op::Return | qop::NIL_RETURN => {
+                op::Return | qop::NIL_RETURN | qop::RETURN_LOCAL => {
                     let result = if op == qop::NIL_RETURN {
                         r.budget -= layout::NIL_RETURN::COUNT - 1;
                         Value::NIL
+                    } else if op == qop::RETURN_LOCAL {
+                        // The frame is unwound below the value GET_LOCAL
+                        // would push: it need not be pushed.
+                        r.budget -= layout::RETURN_LOCAL::COUNT - 1;
+                        let slot = r.ip.at(layout::RETURN_LOCAL::A) as usize;
+                        self.mu.stack.get(r.base + slot)
                     } else {
                         pop!()
                     };
@@ -635,6 +686,8 @@ impl Vm {
                 qop::LOCAL_SUB_CONST => fused::local_arith_const(self, &mut r, Sub),
                 qop::LOCAL_ADD_INDEX_SET => flow!(fused::local_add_index_set(self, &mut r)),
                 qop::LOCAL_INDEX_LOCAL => fused::local_index_local(self, &mut r),
+                qop::LOCAL_GET_PROPERTY => fused::local_get_property(self, &mut r),
+                qop::EQUAL_CONST => fused::equal_const(self, &mut r),
                 qop::SET_LOCAL_POP => flow!(fused::set_local_pop(self, &mut r)),
                 qop::FOR_ADD_LESS_CONST => {
                     flow!(fused::for_step(self, &mut r, Add, Less, Constant))
@@ -802,6 +855,7 @@ impl Vm {
         Ok(bound.value())
     }
 
+    #[cold]
     fn undefined_property(&self, name: Gc<StringObj>) -> RuntimeError {
         self.error(format!(
             "Undefined property '{}'.",
@@ -809,21 +863,37 @@ impl Vm {
         ))
     }
 
+    /// clox's `call`: the arity and depth checks, then the frame. The
+    /// checks are one compare each in the common case (the frame slab
+    /// can only be full at `FRAMES_MAX` or before it grows); their errors
+    /// are built out of line.
     #[inline(always)]
     fn call(&mut self, closure: Gc<ClosureObj>, argc: usize) -> Result<(), RuntimeError> {
-        let arity = closure.function.arity as usize;
-        if argc != arity {
-            return Err(self.error(format!("Expected {arity} arguments but got {argc}.")));
+        let function = closure.function;
+        if argc != function.arity as usize {
+            return Err(self.arity_error(function.arity as usize, argc));
         }
-        if self.mu.frames.len() == FRAMES_MAX {
-            return Err(self.error("Stack overflow."));
+        if self.mu.frames.is_full() && self.mu.frames.len() == FRAMES_MAX {
+            return Err(self.stack_overflow());
         }
-        self.mu.reserve_stack(closure.function.max_stack)?;
+        self.mu.reserve_stack(function.max_stack)?;
         self.mu.push_frame(CallFrame {
             closure,
             ip: 0,
             base: self.mu.stack.len() - argc - 1,
         })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn arity_error(&self, arity: usize, argc: usize) -> RuntimeError {
+        self.error(format!("Expected {arity} arguments but got {argc}."))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn stack_overflow(&self) -> RuntimeError {
+        self.error("Stack overflow.")
     }
 
     fn invoke(&mut self, name: Gc<StringObj>, argc: usize) -> Result<(), RuntimeError> {
@@ -919,9 +989,13 @@ impl Vm {
 
     /// clox's `closeUpvalues` for the running coroutine: every open
     /// upvalue at slot `last` or above takes its value off the stack.
+    #[inline(always)]
     pub(crate) fn close_upvalues(&mut self, last: usize) {
         if let Some(co) = self.mu.current {
-            self.close_upvalues_of(co, last);
+            // Every return asks; most coroutines have nothing open.
+            if co.open_upvalues().is_some_and(|l| l.count() > 0) {
+                self.close_upvalues_of(co, last);
+            }
         }
     }
 
@@ -1022,4 +1096,13 @@ impl Vm {
         self.mu.stack.set_top(argc, bound.value());
         Ok(())
     }
+}
+
+/// clox's message for a global read or assigned before it is defined.
+#[cold]
+fn undefined_variable(name: Gc<StringObj>) -> String {
+    format!(
+        "Undefined variable '{}'.",
+        String::from_utf8_lossy(name.as_bytes())
+    )
 }

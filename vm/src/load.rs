@@ -1,13 +1,14 @@
 //! Loading a compiled prototype into heap objects: verify it, quicken a
 //! copy of its code (unless `--no-quicken`), then allocate the code, line
-//! table, constants (strings interned, nested prototypes loaded in turn)
-//! and the `Function` object.
+//! table, constants (strings interned, nested prototypes loaded in turn),
+//! the global slots of the names its global instructions read, and the
+//! `Function` object.
 
-use lang::{Constant, Proto};
+use lang::{Constant, OpCode, Proto};
 
 use crate::error::RuntimeError;
 use crate::mutator::Mutator;
-use crate::object::{BytesObj, FunctionObj, FunctionParts, Gc, ValueArrayObj};
+use crate::object::{BytesObj, FunctionObj, FunctionParts, Gc, StringObj, ValueArrayObj};
 use crate::value::Value;
 
 /// Loads `proto` (and, recursively, the prototypes among its constants).
@@ -66,6 +67,36 @@ fn load_rooted(
         };
         constants.set(&mut mu.wb, i, v);
     }
+    // Every global a reached instruction names gets its slot now, with or
+    // without quickening (the two modes allocate alike); the quickened
+    // instructions find it by constant index.
+    let mut slots = vec![u32::MAX; chunk.constants.len()];
+    for (p, &op) in chunk.code.iter().enumerate() {
+        let global = matches!(
+            OpCode::from_u8(op),
+            Some(OpCode::GetGlobal | OpCode::SetGlobal | OpCode::DefineGlobal)
+        );
+        if !global || verified.heights.get(p).copied().flatten().is_none() {
+            continue;
+        }
+        // VERIFIED: a reached global instruction's operand is the index of
+        // a string constant.
+        let k = chunk.code.get(p + 1).map_or(usize::MAX, |&b| b as usize);
+        let name = (k < constants.len())
+            .then(|| constants.get(k))
+            .and_then(|v| v.as_obj())
+            .and_then(|o| o.downcast::<StringObj>());
+        let Some(name) = name else {
+            return Err(mu.error("Corrupt bytecode: a global's name is not a string."));
+        };
+        let slot = mu.global_slot(name)?;
+        slots[k] = u32::try_from(slot).map_err(|_| mu.error("Too many global variables."))?;
+    }
+    let slot_bytes: Vec<u8> = slots.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let global_slots = mu
+        .alloc(BytesObj::size_for(slot_bytes.len()))?
+        .init_bytes(&slot_bytes);
+    mu.temp_roots.push(global_slots.value());
     let name = match &proto.name {
         Some(n) => {
             let s = mu.intern(n)?;
@@ -83,6 +114,7 @@ fn load_rooted(
             code,
             lines,
             constants,
+            global_slots,
             name,
         });
     Ok(f)

@@ -28,7 +28,7 @@ use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{
     self, hash_bytes, ClosureObj, CoroutineObj, EntriesObj, FrameSlabObj, Frames, Fresh,
     FunctionObj, Gc, NativeObj, ObjKind, Origin, Roots, Stack, StackSlabObj, StringObj, Table,
-    TableLoc, UpvalueObj, VmTracer, WriteBarrier,
+    TableLoc, UpvalueObj, ValueArrayObj, VmTracer, WriteBarrier,
 };
 use crate::value::Value;
 use crate::vm::VmOptions;
@@ -40,6 +40,31 @@ pub const WORK_BYTES: usize = 8;
 
 const INITIAL_STACK: usize = 32;
 const INITIAL_FRAMES: usize = 4;
+/// Global slots before the first growth: the natives and a small script.
+const INITIAL_GLOBALS: usize = 64;
+
+/// The globals, as Wren's module variables: every global name gets a
+/// slot once, and its value lives in that slot of a heap array.
+///
+/// A name gets its slot when code naming it is loaded (`load.rs` asks
+/// [`Mutator::global_slot`] for every name a reached `GET_GLOBAL`,
+/// `SET_GLOBAL` or `DEFINE_GLOBAL` reads) or when a native is defined, so
+/// the quickened global instructions index `values` by a slot their
+/// function recorded at load, where clox hashes the name at every
+/// execution. A slot is `Value::UNDEF` until the global is defined, which
+/// is how `Undefined variable 'x'.` is still raised by the same
+/// instruction at the same line. Slots are never taken back (a REPL
+/// session's later inputs find the names earlier ones defined).
+struct Globals {
+    /// Name → slot (a number value). Boxed so a `TableLoc` of it stays
+    /// valid when the mutator moves.
+    slots: Box<Table>,
+    /// Slot → value: a heap array held here (a root), stored into only
+    /// through the barrier (`ValueArrayObj::set_global`).
+    values: Gc<ValueArrayObj>,
+    /// Slots handed out (`values.len()` is the capacity).
+    count: usize,
+}
 
 /// The coroutines the collector starts from: every unfinished one (as in
 /// Go, a parked coroutine is never garbage), the main script's, and the
@@ -98,8 +123,7 @@ pub(crate) struct Mutator {
     pub(crate) coroutines: CoroutineRoots,
     /// The one store path into heap objects (see `object::WriteBarrier`).
     pub(crate) wb: WriteBarrier,
-    /// Boxed so a `TableLoc` of it stays valid when the mutator moves.
-    globals: Box<Table>,
+    globals: Globals,
     /// Native methods of lists, maps, channels and coroutine handles, by
     /// `MethodReceiver`.
     methods: [Box<Table>; MethodReceiver::COUNT],
@@ -145,7 +169,8 @@ macro_rules! roots {
             main: $mu.coroutines.main,
             finalizer: $mu.coroutines.fin,
             cycle: $mu.heap.mark_cycle(),
-            globals: TableLoc::of_boxed(&mut $mu.globals),
+            globals: TableLoc::of_boxed(&mut $mu.globals.slots),
+            global_values: $mu.globals.values,
             method_tables: [
                 TableLoc::of_boxed(a),
                 TableLoc::of_boxed(b),
@@ -175,6 +200,14 @@ impl Mutator {
             }
         };
         strings.insert(init_string);
+        let global_values = match object::alloc(&mut heap, ValueArrayObj::size_for(INITIAL_GLOBALS))
+        {
+            Ok(f) => f.init_value_array_of(INITIAL_GLOBALS, Value::UNDEF),
+            Err(_) => {
+                eprintln!("loam: out of memory at startup");
+                std::process::exit(70);
+            }
+        };
         let tracer = Arc::new(VmTracer::new(options.gc.verify));
         heap.set_tracer(tracer.clone());
         let wb = WriteBarrier::new(heap.barrier());
@@ -185,7 +218,11 @@ impl Mutator {
             current: None,
             coroutines: CoroutineRoots::default(),
             wb,
-            globals: Box::new(Table::new()),
+            globals: Globals {
+                slots: Box::new(Table::new()),
+                values: global_values,
+                count: 0,
+            },
             methods: std::array::from_fn(|_| Box::new(Table::new())),
             strings,
             temp_roots: Vec::new(),
@@ -367,8 +404,70 @@ impl Mutator {
         });
     }
 
-    pub(crate) fn globals(&mut self) -> TableLoc {
-        TableLoc::of_boxed(&mut self.globals)
+    // ------------------------------------------------------------ globals
+
+    /// The slot of global `name`, if code naming it was loaded.
+    #[inline]
+    pub(crate) fn global_slot_of(&mut self, name: Gc<StringObj>) -> Option<usize> {
+        let slot = TableLoc::of_boxed(&mut self.globals.slots).get(name)?;
+        Some(slot.as_number() as usize)
+    }
+
+    /// The slot of global `name`, given it now if it has none. `name` must
+    /// be rooted (the table keeps it from then on).
+    pub(crate) fn global_slot(&mut self, name: Gc<StringObj>) -> Result<usize, RuntimeError> {
+        if let Some(slot) = self.global_slot_of(name) {
+            return Ok(slot);
+        }
+        let slot = self.globals.count;
+        if slot == self.globals.values.len() {
+            // The old array stays a root until the new one replaces it;
+            // the copy goes through the barrier (the new array is born
+            // black during a mark and never traced).
+            let old = self.globals.values;
+            let cap = old.len() * 2;
+            let fresh = self
+                .alloc(ValueArrayObj::size_for(cap))?
+                .init_value_array_of(cap, Value::UNDEF);
+            fresh.copy_prefix_from(&mut self.wb, old, self.globals.count);
+            self.globals.values = fresh;
+        }
+        let slots = TableLoc::of_boxed(&mut self.globals.slots);
+        self.table_reserve(slots)?;
+        slots.set(&mut self.wb, name, Value::number(slot as f64));
+        self.globals.count += 1;
+        Ok(slot)
+    }
+
+    /// The value in global slot `slot` (`Value::UNDEF`: not defined).
+    #[inline(always)]
+    pub(crate) fn global(&self, slot: usize) -> Value {
+        self.globals.values.get(slot)
+    }
+
+    /// Stores into global slot `slot` (defining it if it was not).
+    #[inline(always)]
+    pub(crate) fn set_global(&mut self, slot: usize, v: Value) {
+        self.globals.values.set_global(&mut self.wb, slot, v);
+    }
+
+    /// The value of global `name`, if it is defined.
+    pub(crate) fn global_named(&mut self, name: Gc<StringObj>) -> Option<Value> {
+        let slot = self.global_slot_of(name)?;
+        let v = self.global(slot);
+        (v != Value::UNDEF).then_some(v)
+    }
+
+    /// Every defined global, in no particular order.
+    pub(crate) fn defined_globals(&mut self) -> Vec<(Gc<StringObj>, Value)> {
+        TableLoc::of_boxed(&mut self.globals.slots)
+            .entries()
+            .iter()
+            .filter_map(|e| {
+                let v = self.global(e.value.as_number() as usize);
+                Some((e.key?, v)).filter(|_| v != Value::UNDEF)
+            })
+            .collect()
     }
 
     /// The native-method table for values of `kind`, if they have one.
@@ -470,11 +569,11 @@ impl Mutator {
             .init_closure(function, upvalue))
     }
 
-    /// Defines a native named `name` in `table` (the globals or a method
-    /// table). Startup only: failing here is fatal.
+    /// Defines a native named `name` in `table` (a method table), or as a
+    /// global with `None`. Startup only: failing here is fatal.
     pub(crate) fn define_native_in(
         &mut self,
-        table: TableLoc,
+        table: Option<TableLoc>,
         name: &str,
         arity: i32,
         function: NativeFn,
@@ -486,7 +585,13 @@ impl Mutator {
                 .alloc(NativeObj::SIZE)?
                 .init_native(function, arity, name);
             self.temp_roots.push(native.value());
-            self.table_set(table, name, native.value())?;
+            match table {
+                Some(table) => self.table_set(table, name, native.value())?,
+                None => {
+                    let slot = self.global_slot(name)?;
+                    self.set_global(slot, native.value());
+                }
+            }
             self.temp_roots.truncate(self.temp_roots.len() - 2);
             Ok(())
         })();

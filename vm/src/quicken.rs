@@ -23,11 +23,14 @@
 //! A fused instruction reads only *operand* bytes of its sequence, never
 //! the opcode bytes after its own, because those may have been quickened
 //! themselves (sites may overlap: `SET_LOCAL; POP` inside a longer match).
-//! The one exception is the instruction right after a sequence, which
+//! The exceptions are the instruction right after a sequence, which
 //! some fast paths look at to take an unconditional `JUMP` or `LOOP` at
-//! once: those two are never quickened, so the byte is either really that
-//! jump or something else, and it is a verified instruction start (the
-//! sequences end in `POP`, which falls through to it).
+//! once, and the target of a fused condition's `JUMP_IF_FALSE`, whose
+//! `POP` a false condition takes at once: `JUMP`, `LOOP` and `POP` are
+//! never quickened (no sequence starts with them), so the byte is either
+//! really that instruction or something else, and it is a verified
+//! instruction start (the sequences end in `POP`, which falls through to
+//! it; a jump target is verified).
 //! Sites are matched on the original code, only at instruction starts the
 //! verifier reached (so every operand read is VERIFIED), and only where
 //! the fast path's stack accesses stay below the height the verifier found
@@ -166,6 +169,9 @@ superinstructions! {
     /// `xs[i]` with locals.
     LOCAL_INDEX_LOCAL = [GetLocal(A), GetLocal(B), GetIndex]
         when local_index_local;
+    /// `a.name` for a local `a`: `this.field` in a method.
+    LOCAL_GET_PROPERTY = [GetLocal(A), GetProperty(NAME)]
+        when always;
     /// Two locals pushed at once.
     GET_LOCAL_2 = [GetLocal(A), GetLocal(B)]
         when get_local_2;
@@ -223,6 +229,32 @@ superinstructions! {
         when set_local_pop;
     /// Every function that falls off its end.
     NIL_RETURN = [Nil, Return]
+        when always;
+    /// `x == k` once `x` is on the stack, for a constant `k` (`n == 0`,
+    /// `s == "str"`; `x == nil` is `NIL; EQUAL`): equality never fails, so
+    /// there is no slow path.
+    EQUAL_CONST = [Constant(K), Equal]
+        when always;
+    /// `return x;` for a local `x`.
+    RETURN_LOCAL = [GetLocal(A), Return]
+        when return_local;
+    /// `g < k` and its conditional jump, `g` a global and `k` a number: a
+    /// top-level `while` loop's condition.
+    GLOBAL_LESS_CONST_JUMP = [GetGlobal(A), Constant(K), Less, JumpIfFalse(JUMP), Pop]
+        when global_number;
+    /// `g = g + k;` for a global `g` (the names may differ: the fast path
+    /// reads one slot and stores the other) and a number `k`.
+    GLOBAL_ADD_CONST_SET = [GetGlobal(A), Constant(K), Add, SetGlobal(C), Pop]
+        when global_number;
+    /// A global read by its slot (`FunctionObj::global_slots`, given at
+    /// load), not by hashing its name.
+    GET_GLOBAL_SLOT = [GetGlobal(K)]
+        when always;
+    /// A global assigned by its slot.
+    SET_GLOBAL_SLOT = [SetGlobal(K)]
+        when always;
+    /// A global defined by its slot.
+    DEFINE_GLOBAL_SLOT = [DefineGlobal(K)]
         when always;
 }
 
@@ -414,6 +446,15 @@ fn set_local_pop(v: &Verified<'_>, p: usize, h: usize) -> bool {
     v.arg(p, layout::SET_LOCAL_POP::C) + 1 < h
 }
 
+fn global_number(v: &Verified<'_>, p: usize, _h: usize) -> bool {
+    v.number(p + 1 + layout::GLOBAL_ADD_CONST_SET::K)
+}
+
+/// The local is below the height: not the value `GET_LOCAL` pushes.
+fn return_local(v: &Verified<'_>, p: usize, h: usize) -> bool {
+    v.arg(p, layout::RETURN_LOCAL::A) < h
+}
+
 fn always(_: &Verified<'_>, _: usize, _: usize) -> bool {
     true
 }
@@ -562,6 +603,115 @@ mod tests {
             "{f:x?}"
         );
         assert!(f.contains(&qop::NIL_RETURN), "{f:x?}");
+    }
+
+    /// Fast paths look at the byte after a sequence, or at a condition's
+    /// jump target, for these: they must never be quickened.
+    #[test]
+    fn jumps_loops_and_pops_are_never_quickened() {
+        for f in TABLE {
+            assert!(
+                ![OpCode::Jump, OpCode::Loop, OpCode::Pop].contains(&f.shape[0]),
+                "{} starts with {:?}",
+                f.name,
+                f.shape[0]
+            );
+        }
+    }
+
+    #[test]
+    fn a_field_of_this_is_fused() {
+        let proto = lang::compile(b"class A { f() { return this.x; } }").unwrap();
+        let class_body = proto.chunk.constants.iter().find_map(|c| match c {
+            Constant::Function(f) => Some((**f).clone()),
+            _ => None,
+        });
+        let f = class_body.expect("the method");
+        let verified = crate::verify::verify(&f).unwrap();
+        let mut code = f.chunk.code.clone();
+        quicken(
+            &mut code,
+            &f.chunk.code,
+            &verified.heights,
+            &f.chunk.constants,
+        );
+        assert_eq!(code[0], qop::LOCAL_GET_PROPERTY, "{code:x?}");
+    }
+
+    #[test]
+    fn an_equality_with_a_constant_is_fused() {
+        let f = fused("fun f(x) { return x == 0; }");
+        assert!(f.contains(&qop::EQUAL_CONST), "{f:x?}");
+    }
+
+    #[test]
+    fn a_returned_local_is_fused() {
+        let f = fused("fun f(n) { if (n < 2) return n; return 0; }");
+        assert!(f.contains(&qop::RETURN_LOCAL), "{f:x?}");
+    }
+
+    /// The script's code, and its quickened copy.
+    fn quickened_script(source: &str) -> (Vec<u8>, Vec<u8>) {
+        let proto = lang::compile(source.as_bytes()).unwrap();
+        let verified = crate::verify::verify(&proto).unwrap();
+        let mut code = proto.chunk.code.clone();
+        quicken(
+            &mut code,
+            &proto.chunk.code,
+            &verified.heights,
+            &proto.chunk.constants,
+        );
+        (proto.chunk.code, code)
+    }
+
+    #[test]
+    fn a_global_loop_is_fused() {
+        let (original, code) = quickened_script("var i = 0; while (i < 10) i = i + 1;");
+        let f: Vec<u8> = original
+            .iter()
+            .zip(&code)
+            .filter(|(o, q)| o != q)
+            .map(|(_, &q)| q)
+            .collect();
+        assert!(f.contains(&qop::GLOBAL_LESS_CONST_JUMP), "{f:x?}");
+        assert!(f.contains(&qop::GLOBAL_ADD_CONST_SET), "{f:x?}");
+    }
+
+    #[test]
+    fn every_global_instruction_is_quickened() {
+        let proto = lang::compile(b"var a = 1; a = 2; print a;").unwrap();
+        let verified = crate::verify::verify(&proto).unwrap();
+        let mut code = proto.chunk.code.clone();
+        quicken(
+            &mut code,
+            &proto.chunk.code,
+            &verified.heights,
+            &proto.chunk.constants,
+        );
+        let mut seen = Vec::new();
+        for (p, h) in verified.heights.iter().enumerate() {
+            let Some(&b) = proto.chunk.code.get(p) else {
+                continue;
+            };
+            let want = match OpCode::from_u8(b) {
+                Some(OpCode::GetGlobal) => qop::GET_GLOBAL_SLOT,
+                Some(OpCode::SetGlobal) => qop::SET_GLOBAL_SLOT,
+                Some(OpCode::DefineGlobal) => qop::DEFINE_GLOBAL_SLOT,
+                _ => continue,
+            };
+            if h.is_some() {
+                assert_eq!(code[p], want, "at {p}: {code:x?}");
+                seen.push(want);
+            }
+        }
+        seen.sort_unstable();
+        let mut expected = vec![
+            qop::DEFINE_GLOBAL_SLOT,
+            qop::GET_GLOBAL_SLOT,
+            qop::SET_GLOBAL_SLOT,
+        ];
+        expected.sort_unstable();
+        assert_eq!(seen, expected);
     }
 
     #[test]

@@ -942,12 +942,10 @@ impl Vm {
     fn channel_info(&mut self, target: Value) -> ChannelInfo {
         let mut globals: Vec<String> = self
             .mu
-            .globals()
-            .entries()
+            .defined_globals()
             .iter()
-            .filter(|e| e.value == target)
-            .filter_map(|e| e.key)
-            .map(|k| String::from_utf8_lossy(k.as_bytes()).into_owned())
+            .filter(|(_, v)| *v == target)
+            .map(|(k, _)| String::from_utf8_lossy(k.as_bytes()).into_owned())
             .collect();
         globals.sort();
         let ch = target.as_obj().and_then(|o| o.downcast::<ChannelObj>());

@@ -303,8 +303,7 @@ impl Vm {
 
     /// Registers a native function as a global.
     pub fn define_native(&mut self, name: &str, arity: i32, function: NativeFn) {
-        let globals = self.mu.globals();
-        self.mu.define_native_in(globals, name, arity, function);
+        self.mu.define_native_in(None, name, arity, function);
     }
 
     /// Registers a native method of lists, maps, channels or coroutine
@@ -317,7 +316,7 @@ impl Vm {
         function: NativeFn,
     ) {
         let table = self.mu.method_table_of(receiver);
-        self.mu.define_native_in(table, name, arity, function);
+        self.mu.define_native_in(Some(table), name, arity, function);
     }
 
     /// `define_method(List, name, 1, function)`, and the interpreter calls
@@ -405,11 +404,9 @@ impl Vm {
     pub fn global_names(&mut self) -> Vec<String> {
         let mut names: Vec<String> = self
             .mu
-            .globals()
-            .entries()
+            .defined_globals()
             .iter()
-            .filter_map(|e| e.key)
-            .map(|k| String::from_utf8_lossy(k.as_bytes()).into_owned())
+            .map(|(k, _)| String::from_utf8_lossy(k.as_bytes()).into_owned())
             .collect();
         names.sort();
         names
@@ -419,7 +416,7 @@ impl Vm {
     /// or nil (the REPL's echo).
     pub fn global_text(&mut self, name: &str) -> Option<Vec<u8>> {
         let key = self.mu.find_interned(name.as_bytes())?;
-        let v = self.mu.globals().get(key)?;
+        let v = self.mu.global_named(key)?;
         if v.is_nil() {
             return None;
         }

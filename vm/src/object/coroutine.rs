@@ -260,20 +260,35 @@ impl Stack {
 }
 
 /// The running coroutine's frame stack: a view of its frame slab.
+///
+/// `len <= cap` always (`view` and `adopt` assert it, `push` checks it),
+/// and `base[..len]` are frames `push` wrote.
 pub struct Frames {
     slab: Option<Gc<FrameSlabObj>>,
+    /// The slab's first frame and capacity, cached as [`Stack`] caches
+    /// its own: a call and a return touch only these, not the slab
+    /// header (dangling and 0 without a slab).
+    base: *mut CallFrame,
+    cap: usize,
     len: usize,
 }
 
 impl Frames {
     pub const fn empty() -> Frames {
-        Frames { slab: None, len: 0 }
+        Frames {
+            slab: None,
+            base: NonNull::dangling().as_ptr(),
+            cap: 0,
+            len: 0,
+        }
     }
 
     pub fn view(slab: Gc<FrameSlabObj>, len: usize) -> Frames {
         assert!(len <= slab.capacity, "frame view past capacity");
         Frames {
             slab: Some(slab),
+            base: slab.base(),
+            cap: slab.capacity,
             len,
         }
     }
@@ -294,7 +309,7 @@ impl Frames {
 
     #[inline(always)]
     pub fn is_full(&self) -> bool {
-        self.len == self.slab.map_or(0, |s| s.capacity)
+        self.len == self.cap
     }
 
     pub fn adopt(&mut self, bigger: Gc<FrameSlabObj>) {
@@ -304,17 +319,18 @@ impl Frames {
             unsafe { std::ptr::copy_nonoverlapping(old.base(), bigger.base(), self.len) };
         }
         self.slab = Some(bigger);
+        self.base = bigger.base();
+        self.cap = bigger.capacity;
     }
 
     /// Pushes a frame; the caller checked `!is_full()`.
     #[inline(always)]
     pub fn push(&mut self, f: CallFrame) {
-        let Some(slab) = self.slab else {
-            panic!("frame push without a slab");
-        };
-        assert!(self.len < slab.capacity, "frame push past capacity");
-        // SAFETY: `len < capacity` (asserted), inside the slab's block.
-        unsafe { slab.base().add(self.len).write(f) };
+        assert!(self.len < self.cap, "frame push past capacity");
+        // SAFETY: `len < cap` (asserted): inside the slab's block (`cap` is
+        // the capacity of the slab `base` points into, which `view` and
+        // `adopt` set together and the slab's owner keeps alive).
+        unsafe { self.base.add(self.len).write(f) };
         self.len += 1;
     }
 
@@ -325,20 +341,19 @@ impl Frames {
 
     #[inline(always)]
     pub fn last(&self) -> Option<CallFrame> {
-        let slab = self.slab?;
         if self.len == 0 {
             return None;
         }
-        // SAFETY: `len - 1 < len <= capacity`, a frame written by `push`.
-        Some(unsafe { slab.base().add(self.len - 1).read() })
+        // SAFETY: `len - 1 < len <= cap`, a frame written by `push`.
+        Some(unsafe { self.base.add(self.len - 1).read() })
     }
 
     /// Records the innermost frame's `ip`.
     #[inline(always)]
     pub fn set_last_ip(&mut self, ip: usize) {
-        if let (Some(slab), true) = (self.slab, self.len > 0) {
+        if self.len > 0 {
             // SAFETY: as `last`; a raw write of one field.
-            unsafe { addr_of_mut!((*slab.base().add(self.len - 1)).ip).write(ip) };
+            unsafe { addr_of_mut!((*self.base.add(self.len - 1)).ip).write(ip) };
         }
     }
 

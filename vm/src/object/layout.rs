@@ -246,10 +246,17 @@ impl ValueArrayObj {
 impl Fresh {
     /// An array of `len` nils.
     pub fn init_value_array(self, len: usize) -> Gc<ValueArrayObj> {
+        self.init_value_array_of(len, Value::NIL)
+    }
+
+    /// An array of `len` copies of `fill` (not an object: nothing to
+    /// shade).
+    pub fn init_value_array_of(self, len: usize, fill: Value) -> Gc<ValueArrayObj> {
+        assert!(!fill.is_obj(), "a value array filled with an object");
         let data = self.tail::<Value>(size_of::<ValueArrayObj>(), len);
         for i in 0..len {
             // SAFETY: room for `len` values (size_for(len)).
-            unsafe { data.add(i).write(Value::NIL) };
+            unsafe { data.add(i).write(fill) };
         }
         self.init(ValueArrayObj {
             header: Header::new(ObjKind::ValueArray, 0),
@@ -332,6 +339,21 @@ impl Gc<ValueArrayObj> {
             )
         };
     }
+
+    /// As [`set`](Self::set), a store of a global's slot: the plain
+    /// barrier, which the missing-item-barrier seed (list items) leaves
+    /// alone, as it left the globals table's stores alone.
+    #[inline(always)]
+    pub fn set_global(self, wb: &mut WriteBarrier, i: usize, v: Value) {
+        assert!(i < self.len, "value array index out of range");
+        // SAFETY: as `set`.
+        unsafe {
+            wb.write(
+                ((self.raw() as *mut u8).add(size_of::<ValueArrayObj>()) as *mut Value).add(i),
+                v,
+            )
+        };
+    }
 }
 
 // ------------------------------------------------------------ functions
@@ -348,6 +370,11 @@ pub struct FunctionObj {
     /// One little-endian u32 line per code byte.
     pub lines: Gc<BytesObj>,
     pub constants: Gc<ValueArrayObj>,
+    /// The global slot (`Mutator::global_slot`) of each constant that a
+    /// reached `GET_GLOBAL`, `SET_GLOBAL` or `DEFINE_GLOBAL` names, one
+    /// little-endian u32 per constant (`u32::MAX`: not such a name);
+    /// the quickened global instructions read it.
+    pub global_slots: Gc<BytesObj>,
     /// `None` for the top-level script.
     pub name: Option<Gc<StringObj>>,
 }
@@ -363,6 +390,7 @@ pub struct FunctionParts {
     pub code: Gc<BytesObj>,
     pub lines: Gc<BytesObj>,
     pub constants: Gc<ValueArrayObj>,
+    pub global_slots: Gc<BytesObj>,
     pub name: Option<Gc<StringObj>>,
 }
 
@@ -376,12 +404,19 @@ impl Fresh {
             code: p.code,
             lines: p.lines,
             constants: p.constants,
+            global_slots: p.global_slots,
             name: p.name,
         })
     }
 }
 
 impl Gc<FunctionObj> {
+    /// The global slot that constant `k` names (`global_slots`).
+    #[inline(always)]
+    pub fn global_slot(self, k: usize) -> usize {
+        self.global_slots.get_u32(k) as usize
+    }
+
     /// Source line of the instruction byte at `offset`.
     pub fn line_at(self, offset: usize) -> u32 {
         let lines = self.lines.as_slice();

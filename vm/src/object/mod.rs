@@ -427,6 +427,7 @@ pub fn blacken(obj: ObjRef, m: &mut Marker<'_>) {
             m.mark(f.code.as_ref().ptr());
             m.mark(f.lines.as_ref().ptr());
             m.mark(f.constants.as_ref().ptr());
+            m.mark(f.global_slots.as_ref().ptr());
             mark_opt(m, f.name.map(Gc::as_ref));
         }
         View::Closure(c) => {

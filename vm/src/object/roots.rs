@@ -1,6 +1,6 @@
 //! The embedder side of the collector: roots, edges and weak references.
 
-use super::{blacken, CoroutineObj, Gc, ObjKind, ObjRef, StringObj, TableLoc, View};
+use super::{blacken, CoroutineObj, Gc, ObjKind, ObjRef, StringObj, TableLoc, ValueArrayObj, View};
 use crate::intern::InternSet;
 use crate::invariant::{vm_throw, Invariant};
 use crate::seeds::SeedHooks;
@@ -19,7 +19,10 @@ pub struct Roots<'a> {
     pub finalizer: Option<Gc<CoroutineObj>>,
     /// The number this collection will have (`numGC` after it).
     pub cycle: u64,
+    /// The global names and their slots.
     pub globals: TableLoc,
+    /// The globals' values, by slot.
+    pub global_values: Gc<ValueArrayObj>,
     pub method_tables: [TableLoc; 4],
     pub temp_roots: &'a [Value],
     pub pinned: &'a [Gc<StringObj>],
@@ -152,6 +155,7 @@ unsafe impl Embedder for Roots<'_> {
             }
         }
         self.globals.mark_entries(m);
+        m.mark(self.global_values.as_ref().ptr());
         for t in &self.method_tables {
             t.mark_entries(m);
         }
