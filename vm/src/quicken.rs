@@ -479,7 +479,11 @@ mod tests {
 
     /// The code of `source`'s first function, and its quickened copy.
     fn quickened(source: &str) -> (Vec<u8>, Vec<u8>) {
-        let proto = first_function(source);
+        quickened_proto(first_function(source))
+    }
+
+    /// `proto`'s code, and its quickened copy.
+    fn quickened_proto(proto: lang::Proto) -> (Vec<u8>, Vec<u8>) {
         let verified = crate::verify::verify(&proto).unwrap();
         let mut code = proto.chunk.code.clone();
         quicken(
@@ -652,16 +656,7 @@ mod tests {
 
     /// The script's code, and its quickened copy.
     fn quickened_script(source: &str) -> (Vec<u8>, Vec<u8>) {
-        let proto = lang::compile(source.as_bytes()).unwrap();
-        let verified = crate::verify::verify(&proto).unwrap();
-        let mut code = proto.chunk.code.clone();
-        quicken(
-            &mut code,
-            &proto.chunk.code,
-            &verified.heights,
-            &proto.chunk.constants,
-        );
-        (proto.chunk.code, code)
+        quickened_proto(lang::compile(source.as_bytes()).unwrap())
     }
 
     #[test]
