@@ -15,10 +15,11 @@ use lang::op;
 use crate::interp::Regs;
 use crate::object::{Gc, InstanceObj, StringObj};
 use crate::quicken::layout::{
-    ADD_SET_LOCAL_POP, EQUAL_CONST, FOR_ADD_LESS_CONST, GET_LOCAL_2, GLOBAL_ADD_CONST_SET,
-    GLOBAL_LESS_CONST_JUMP, LOCAL_ADD_CONST, LOCAL_ADD_CONST_SET, LOCAL_ADD_INDEX_SET,
-    LOCAL_ADD_LOCAL_SET, LOCAL_GET_PROPERTY, LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP,
-    LOCAL_LESS_LOCAL_JUMP, SET_LOCAL_POP,
+    ADD_SET_LOCAL_POP, DISCARD_FALSE, DISCARD_NIL, DISCARD_TRUE, EQUAL_CONST, EQUAL_FALSE,
+    EQUAL_FALSE_POP, EQUAL_NIL, EQUAL_NIL_POP, EQUAL_TRUE, EQUAL_TRUE_POP, FOR_ADD_LESS_CONST,
+    GET_LOCAL_2, GLOBAL_ADD_CONST_SET, GLOBAL_LESS_CONST_JUMP, LOCAL_ADD_CONST,
+    LOCAL_ADD_CONST_SET, LOCAL_ADD_INDEX_SET, LOCAL_ADD_LOCAL_SET, LOCAL_GET_PROPERTY,
+    LOCAL_INDEX_LOCAL, LOCAL_LESS_CONST_JUMP, LOCAL_LESS_LOCAL_JUMP, SET_LOCAL_POP,
 };
 use crate::value::Value;
 use crate::vm::Vm;
@@ -93,6 +94,19 @@ const _: () = assert!(GLOBAL_LESS_CONST_JUMP::K == LOCAL_LESS_CONST_JUMP::K);
 const _: () = assert!(GLOBAL_LESS_CONST_JUMP::JUMP == LOCAL_LESS_CONST_JUMP::JUMP);
 const _: () = assert!(GLOBAL_LESS_CONST_JUMP::LEN == LOCAL_LESS_CONST_JUMP::LEN);
 const _: () = assert!(GLOBAL_LESS_CONST_JUMP::COUNT == LOCAL_LESS_CONST_JUMP::COUNT);
+// The literals `nil`, `true` and `false` are one-byte instructions: their
+// discards and comparisons share one layout each.
+const _: () =
+    assert!(DISCARD_TRUE::LEN == DISCARD_NIL::LEN && DISCARD_FALSE::LEN == DISCARD_NIL::LEN);
+const _: () = assert!(DISCARD_TRUE::COUNT == DISCARD_NIL::COUNT);
+const _: () = assert!(DISCARD_FALSE::COUNT == DISCARD_NIL::COUNT);
+const _: () = assert!(EQUAL_TRUE::LEN == EQUAL_NIL::LEN && EQUAL_FALSE::LEN == EQUAL_NIL::LEN);
+const _: () = assert!(EQUAL_TRUE::COUNT == EQUAL_NIL::COUNT);
+const _: () = assert!(EQUAL_FALSE::COUNT == EQUAL_NIL::COUNT);
+const _: () = assert!(EQUAL_TRUE_POP::LEN == EQUAL_NIL_POP::LEN);
+const _: () = assert!(EQUAL_FALSE_POP::LEN == EQUAL_NIL_POP::LEN);
+const _: () = assert!(EQUAL_TRUE_POP::COUNT == EQUAL_NIL_POP::COUNT);
+const _: () = assert!(EQUAL_FALSE_POP::COUNT == EQUAL_NIL_POP::COUNT);
 
 /// Local slot `offset`'s operand names.
 #[inline(always)]
@@ -367,6 +381,36 @@ pub(crate) fn equal_const(vm: &mut Vm, r: &mut Regs) {
     vm.mu.stack.set_top(0, Value::bool(a.lox_eq(k)));
     r.ip.forward(l::LEN);
     r.budget -= l::COUNT - 1;
+}
+
+/// `DISCARD_*`: a literal pushed and popped at once does nothing; the
+/// instructions are charged and a loop's `LOOP` right after is taken.
+#[inline(always)]
+pub(crate) fn discard(r: &mut Regs, len: usize, count: i64) -> Flow {
+    r.ip.forward(len);
+    r.budget -= count - 1;
+    follow_loop(r)
+}
+
+/// `EQUAL_NIL`, `EQUAL_TRUE`, `EQUAL_FALSE`: `x == literal` once `x` is on
+/// the stack.
+#[inline(always)]
+pub(crate) fn equal_literal(vm: &mut Vm, r: &mut Regs, literal: Value) {
+    use EQUAL_NIL as l;
+    let a = vm.mu.stack.peek(0);
+    vm.mu.stack.set_top(0, Value::bool(a.lox_eq(literal)));
+    r.ip.forward(l::LEN);
+    r.budget -= l::COUNT - 1;
+}
+
+/// `EQUAL_*_POP`: a comparison whose result is discarded. Equality has no
+/// effect and never fails, so only its left operand is popped.
+#[inline(always)]
+pub(crate) fn equal_pop(vm: &mut Vm, r: &mut Regs, len: usize, count: i64) -> Flow {
+    vm.mu.stack.pop();
+    r.ip.forward(len);
+    r.budget -= count - 1;
+    follow_loop(r)
 }
 
 /// `SET_LOCAL_POP`.

@@ -688,6 +688,25 @@ impl Vm {
                 qop::LOCAL_INDEX_LOCAL => fused::local_index_local(self, &mut r),
                 qop::LOCAL_GET_PROPERTY => fused::local_get_property(self, &mut r),
                 qop::EQUAL_CONST => fused::equal_const(self, &mut r),
+                qop::EQUAL_NIL => fused::equal_literal(self, &mut r, Value::NIL),
+                qop::EQUAL_TRUE => fused::equal_literal(self, &mut r, Value::TRUE),
+                qop::EQUAL_FALSE => fused::equal_literal(self, &mut r, Value::FALSE),
+                qop::DISCARD_CONSTANT => {
+                    use layout::DISCARD_CONSTANT as l;
+                    flow!(fused::discard(&mut r, l::LEN, l::COUNT))
+                }
+                qop::DISCARD_NIL | qop::DISCARD_TRUE | qop::DISCARD_FALSE => {
+                    use layout::DISCARD_NIL as l;
+                    flow!(fused::discard(&mut r, l::LEN, l::COUNT))
+                }
+                qop::EQUAL_CONST_POP => {
+                    use layout::EQUAL_CONST_POP as l;
+                    flow!(fused::equal_pop(self, &mut r, l::LEN, l::COUNT))
+                }
+                qop::EQUAL_NIL_POP | qop::EQUAL_TRUE_POP | qop::EQUAL_FALSE_POP => {
+                    use layout::EQUAL_NIL_POP as l;
+                    flow!(fused::equal_pop(self, &mut r, l::LEN, l::COUNT))
+                }
                 qop::SET_LOCAL_POP => flow!(fused::set_local_pop(self, &mut r)),
                 qop::FOR_ADD_LESS_CONST => {
                     flow!(fused::for_step(self, &mut r, Add, Less, Constant))

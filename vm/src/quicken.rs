@@ -230,9 +230,45 @@ superinstructions! {
     /// Every function that falls off its end.
     NIL_RETURN = [Nil, Return]
         when always;
+    /// A constant as a whole statement (`1;`): nothing to do but charge
+    /// the two instructions.
+    DISCARD_CONSTANT = [Constant(K), Pop]
+        when always;
+    /// `nil;` as a statement.
+    DISCARD_NIL = [Nil, Pop]
+        when always;
+    /// `true;` as a statement.
+    DISCARD_TRUE = [True, Pop]
+        when always;
+    /// `false;` as a statement.
+    DISCARD_FALSE = [False, Pop]
+        when always;
+    /// `x == k;` as a statement once `x` is on the stack: equality neither
+    /// fails nor has an effect, so the fast path only pops `x`.
+    EQUAL_CONST_POP = [Constant(K), Equal, Pop]
+        when always;
+    /// `x == nil;` as a statement.
+    EQUAL_NIL_POP = [Nil, Equal, Pop]
+        when always;
+    /// `x == true;` as a statement.
+    EQUAL_TRUE_POP = [True, Equal, Pop]
+        when always;
+    /// `x == false;` as a statement.
+    EQUAL_FALSE_POP = [False, Equal, Pop]
+        when always;
+    /// `x == nil` once `x` is on the stack (and `x != nil`, whose `NOT`
+    /// follows).
+    EQUAL_NIL = [Nil, Equal]
+        when always;
+    /// `x == true`.
+    EQUAL_TRUE = [True, Equal]
+        when always;
+    /// `x == false`.
+    EQUAL_FALSE = [False, Equal]
+        when always;
     /// `x == k` once `x` is on the stack, for a constant `k` (`n == 0`,
-    /// `s == "str"`; `x == nil` is `NIL; EQUAL`): equality never fails, so
-    /// there is no slow path.
+    /// `s == "str"`; `x == nil` is `NIL; EQUAL`, above): equality never
+    /// fails, so there is no slow path.
     EQUAL_CONST = [Constant(K), Equal]
         when always;
     /// `return x;` for a local `x`.
@@ -518,8 +554,9 @@ mod tests {
             assert!(OpCode::from_u8(b).is_none(), "{b:#x} is a lang opcode");
         }
         let last = *sorted.last().unwrap();
-        assert!(
-            last - qop::FIRST < 32,
+        assert_eq!(
+            usize::from(last - qop::FIRST) + 1,
+            all.len(),
             "fused opcodes spread out: {sorted:x?}"
         );
     }
@@ -646,6 +683,30 @@ mod tests {
     fn an_equality_with_a_constant_is_fused() {
         let f = fused("fun f(x) { return x == 0; }");
         assert!(f.contains(&qop::EQUAL_CONST), "{f:x?}");
+    }
+
+    /// Literals and comparisons whose value a statement discards, and a
+    /// comparison with a literal that is kept.
+    #[test]
+    fn discarded_literals_and_comparisons_are_fused() {
+        let f = fused("fun f(x) { 1; nil; true; false; x == 2; x == nil; x == true; x == false; }");
+        for op in [
+            qop::DISCARD_CONSTANT,
+            qop::DISCARD_NIL,
+            qop::DISCARD_TRUE,
+            qop::DISCARD_FALSE,
+            qop::EQUAL_CONST_POP,
+            qop::EQUAL_NIL_POP,
+            qop::EQUAL_TRUE_POP,
+            qop::EQUAL_FALSE_POP,
+        ] {
+            assert!(f.contains(&op), "{op:#x} in {f:x?}");
+        }
+        assert!(!f.contains(&qop::EQUAL_CONST), "{f:x?}");
+        let f = fused("fun f(x) { return [x != nil, x == true, x == false]; }");
+        for op in [qop::EQUAL_NIL, qop::EQUAL_TRUE, qop::EQUAL_FALSE] {
+            assert!(f.contains(&op), "{op:#x} in {f:x?}");
+        }
     }
 
     #[test]
