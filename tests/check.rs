@@ -119,11 +119,17 @@ fn compile_errors_are_claxs() {
     assert_eq!(out.code, Some(74));
 }
 
-/// What `loam check` reports on the official suite, as a snapshot: each
-/// file with findings and its codes. The suite is plain Lox (no `spawn`,
-/// no `setFinalizer`), so W05 and W06 must not appear; what does appear is
-/// explained in the report of issue 17 (mostly parameters of functions
-/// that exist to be called with a given arity).
+/// What `loam check` reports on the official suite, every `.lox` file of
+/// it (`benchmark/`, `scanning/` and `expressions/` included: the tool
+/// only reads them), as a snapshot: each file with findings and its codes.
+/// The suite is plain Lox (no `spawn`, no `setFinalizer`), so W05 and W06
+/// must not appear. Every finding is a real instance of its defect, there
+/// on purpose: W01, locals a test declares to occupy a slot or a scope and
+/// never reads (`limit/stack_overflow.lox`, `for/scope.lox`, …); W02,
+/// parameters of functions that exist to be called with the wrong arity
+/// (`*/missing_arguments.lox`); W03, `print "bad"` after a `return` that
+/// must skip it (`return/*.lox`, `constructor/*early_return.lox`); W04,
+/// `assignment/undefined.lox`, which expects `Undefined variable`.
 #[test]
 fn findings_on_the_suite() {
     let suite = suite_dir();
@@ -137,8 +143,8 @@ fn findings_on_the_suite() {
         );
     }
     let mut files = Vec::new();
-    collect_lox(&suite, Some(&suite), &mut files);
-    assert_eq!(files.len(), 246);
+    collect_lox(&suite, None, &mut files);
+    assert_eq!(files.len(), 265);
     let mut report = String::new();
     let mut totals: BTreeMap<String, usize> = BTreeMap::new();
     let mut flagged = 0;
