@@ -13,7 +13,8 @@
 //! Inputs: every file of the official suite (all of it, `scanning/` and
 //! `expressions/` included; the test fails without the suite unless
 //! `LOAM_ALLOW_NO_SUITE=1`), every `.lox` file of the repository, the
-//! fuzz corpora if any are on disk (`fuzz/corpus/` is not committed), and
+//! committed sample of the fuzz corpus (`fuzz/regress/`) and the whole
+//! corpora if any are on disk (`fuzz/corpus/` is not committed), and
 //! generated inputs from a fixed seed: 10,000 programs, 10,000 mutants of
 //! them (one or two tokens deleted, duplicated, swapped, inserted or
 //! replaced) and 5,000 token soups over every token kind, lexical junk
@@ -152,9 +153,10 @@ fn grammar_agrees_with_the_compiler_on_the_repository() {
         .collect();
     assert!(files.len() > 150, "only {} .lox files", files.len());
     // Fuzz corpora are not committed (fuzz/.gitignore); a local
-    // `scripts/fuzz.sh` run leaves them here.
+    // `scripts/fuzz.sh` run leaves them here. `fuzz/regress/` is a
+    // committed sample of them, so CI compares some too.
     let mut corpus = Vec::new();
-    for dir in ["fuzz/corpus", "fuzz/artifacts"] {
+    for dir in ["fuzz/regress", "fuzz/corpus", "fuzz/artifacts"] {
         let dir = root.join(dir);
         if dir.is_dir() {
             corpus.extend(all_files(&dir));
