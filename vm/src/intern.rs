@@ -8,11 +8,29 @@
 use crate::object::{Gc, StringObj};
 use gc::MarkView;
 
+/// One slot: empty (`string` none, `hash` 0), a tombstone (`string` none,
+/// `hash` 1) or a string with its hash kept beside it, so probing, growing
+/// and comparing never load a string that is not the one sought (each
+/// load is a likely cache miss in a big set).
 #[derive(Clone, Copy)]
-enum Slot {
-    Empty,
-    Tombstone,
-    Full(Gc<StringObj>),
+struct Slot {
+    string: Option<Gc<StringObj>>,
+    hash: u32,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        string: None,
+        hash: 0,
+    };
+    const TOMBSTONE: Slot = Slot {
+        string: None,
+        hash: 1,
+    };
+
+    fn is_empty(self) -> bool {
+        self.string.is_none() && self.hash == 0
+    }
 }
 
 pub struct InternSet {
@@ -25,7 +43,7 @@ pub struct InternSet {
 impl InternSet {
     pub fn new() -> InternSet {
         InternSet {
-            slots: vec![Slot::Empty; 256],
+            slots: vec![Slot::EMPTY; 256],
             used: 0,
             live: 0,
         }
@@ -37,17 +55,17 @@ impl InternSet {
         let mask = self.slots.len() - 1;
         let mut i = hash as usize & mask;
         loop {
-            match self.slots[i] {
-                Slot::Empty => return None,
-                Slot::Tombstone => {}
-                Slot::Full(s) => {
-                    if s.hash() == hash && s.len() == a.len() + b.len() {
-                        let bytes = s.as_bytes();
-                        if &bytes[..a.len()] == a && &bytes[a.len()..] == b {
-                            return Some(s);
-                        }
+            let slot = self.slots[i];
+            match slot.string {
+                None if slot.is_empty() => return None,
+                None => {}
+                Some(s) if slot.hash == hash && s.len() == a.len() + b.len() => {
+                    let bytes = s.as_bytes();
+                    if &bytes[..a.len()] == a && &bytes[a.len()..] == b {
+                        return Some(s);
                     }
                 }
+                Some(_) => {}
             }
             i = (i + 1) & mask;
         }
@@ -58,19 +76,28 @@ impl InternSet {
         if (self.used + 1) * 2 > self.slots.len() {
             self.rehash();
         }
+        self.place(s, s.hash());
+    }
+
+    /// Puts `s` (hash `hash`) in the first free slot of its probe
+    /// sequence; the caller made room.
+    fn place(&mut self, s: Gc<StringObj>, hash: u32) {
         let mask = self.slots.len() - 1;
-        let mut i = s.hash() as usize & mask;
+        let mut i = hash as usize & mask;
         loop {
-            match self.slots[i] {
-                Slot::Empty => {
+            let slot = self.slots[i];
+            if slot.string.is_none() {
+                if slot.is_empty() {
                     self.used += 1;
-                    break;
                 }
-                Slot::Tombstone => break,
-                Slot::Full(_) => i = (i + 1) & mask,
+                break;
             }
+            i = (i + 1) & mask;
         }
-        self.slots[i] = Slot::Full(s);
+        self.slots[i] = Slot {
+            string: Some(s),
+            hash,
+        };
         self.live += 1;
     }
 
@@ -80,12 +107,12 @@ impl InternSet {
         } else {
             self.slots.len()
         };
-        let old = std::mem::replace(&mut self.slots, vec![Slot::Empty; cap]);
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; cap]);
         self.used = 0;
         self.live = 0;
         for slot in old {
-            if let Slot::Full(s) = slot {
-                self.insert(s);
+            if let Some(s) = slot.string {
+                self.place(s, slot.hash);
             }
         }
     }
@@ -93,9 +120,9 @@ impl InternSet {
     /// Drops every string the last mark did not reach.
     pub fn sweep_weak(&mut self, marks: &MarkView<'_>) {
         for slot in self.slots.iter_mut() {
-            if let Slot::Full(s) = *slot {
+            if let Some(s) = slot.string {
                 if !marks.is_marked(s.as_ref().ptr()) {
-                    *slot = Slot::Tombstone;
+                    *slot = Slot::TOMBSTONE;
                     self.live -= 1;
                 }
             }
