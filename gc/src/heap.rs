@@ -5,6 +5,7 @@
 
 use crate::bgsweep::BgSweeper;
 use crate::finalizer::{self, FinalizerError, Finq};
+use crate::mark::MarkView;
 use crate::mcache::MCache;
 use crate::mgcmark::{Barrier, MarkWorker, PhaseWord, Tracer as MarkTracer, WorkQueue};
 use crate::mheap::{self, MHeap};
@@ -280,6 +281,22 @@ impl Heap {
     #[inline]
     pub fn is_marking(&self) -> bool {
         self.marking
+    }
+
+    /// While a cycle marks concurrently, whether `obj` (an allocated
+    /// object) is marked yet; `None` when no cycle marks. Marks only grow
+    /// during a mark, and nothing is swept while one runs
+    /// (SWEEP_BEFORE_MARK), so `Some(true)` holds until this cycle's mark
+    /// termination; `Some(false)` may still turn true. Lets the embedder
+    /// settle weak references before the world stops (the vm's intern set).
+    pub fn marked_so_far(&self, obj: ObjPtr) -> Option<bool> {
+        self.marking.then(|| {
+            MarkView {
+                heap: &self.shared.mheap,
+                verify: false,
+            }
+            .is_marked(obj)
+        })
     }
 
     /// The number of the cycle being marked (or the next one): what

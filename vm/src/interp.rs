@@ -174,6 +174,7 @@ impl Vm {
                         return Err(self.interrupted());
                     }
                     self.fin_wake_check();
+                    self.mu.settle_interned();
                     if self.sched.has_runnable() {
                         save_ip!();
                         self.park_current(Park::Yield)?;

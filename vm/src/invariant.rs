@@ -66,6 +66,16 @@ invariants! {
     /// `quicken::tests`; `tests/gc_modes.rs` runs the corpus with
     /// `--no-quicken` too and compares; `tests/lox/quicken/`.
     QuickenEquiv = "QUICKEN_EQUIV",
+    /// **INTERN_SETTLED**: while a cycle marks, a slot of the weak intern
+    /// set marked settled needs no look at mark termination: it was empty
+    /// or a tombstone, or its string was already marked (marks only grow
+    /// during a mark), or it was filled during the mark (its string was
+    /// allocated black); so the pause tests only the rest (`intern.rs`).
+    /// No seed. Check: in verify mode mark termination also tests every
+    /// settled string and throws this if one is unmarked. Tests:
+    /// `intern::tests`; the corpus under `--gc-verify`
+    /// (`tests/gc_modes.rs`).
+    InternSettled = "INTERN_SETTLED",
 }
 
 /// Reports a broken VM invariant and aborts: a VM that limps on after one

@@ -24,6 +24,11 @@ use gc::Heap;
 use crate::error::{RuntimeError, TraceLine, Unwind};
 use crate::frame::{CallFrame, FRAMES_MAX};
 use crate::intern::InternSet;
+
+/// Intern-set slots settled at each poll while a cycle marks (a poll comes
+/// every 64 KiB allocated then): a few microseconds a poll, and a set of a
+/// million slots is settled within 16 MiB allocated during the mark.
+const SETTLE_PER_POLL: usize = 4096;
 use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{
     self, hash_bytes, ClosureObj, CoroutineObj, EntriesObj, FrameSlabObj, Frames, Fresh,
@@ -269,6 +274,8 @@ impl Mutator {
         if self.heap.is_marking() {
             if self.heap.mark_assist(self.wb.gc()) {
                 self.finish_cycle(false);
+            } else {
+                self.settle_interned();
             }
         } else if self.heap.should_collect() {
             if self.heap.concurrent_mark() {
@@ -278,6 +285,18 @@ impl Mutator {
             }
         } else {
             self.heap.set_next_poll();
+        }
+    }
+
+    /// INTERN_SETTLED: while a cycle marks, settle a stretch of the intern
+    /// set (at allocation polls and at the interpreter's budget
+    /// safepoints, so a mark whose mutator allocates little gets it too),
+    /// so that mark termination tests only what may have died.
+    pub(crate) fn settle_interned(&mut self) {
+        let heap = &self.heap;
+        if heap.is_marking() {
+            self.strings
+                .settle(SETTLE_PER_POLL, |s| heap.marked_so_far(s.ptr()));
         }
     }
 
@@ -321,6 +340,7 @@ impl Mutator {
         }
         let mut roots = roots!(self);
         self.heap.start_mark(self.wb.gc(), &mut roots);
+        self.strings.begin_mark();
         if let Some(c) = self.current {
             self.self_scan(c);
         }

@@ -225,7 +225,7 @@ unsafe impl Embedder for Roots<'_> {
                 }
             }
         }
-        self.strings.sweep_weak(marks);
+        self.strings.sweep_weak(marks, self.verify);
     }
 
     fn describe(&self, obj: ObjPtr) -> String {
