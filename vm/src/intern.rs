@@ -192,7 +192,7 @@ impl InternSet {
         self.sweep_weak_with(|s| marks.is_marked(s.ptr()), verify);
     }
 
-    fn sweep_weak_with(&mut self, is_marked: impl Fn(ObjRef) -> bool, verify: bool) {
+    pub(crate) fn sweep_weak_with(&mut self, is_marked: impl Fn(ObjRef) -> bool, verify: bool) {
         for w in 0..self.slots.len().div_ceil(64) {
             let settled = if self.settling { self.settled[w] } else { 0 };
             // Verify mode tests the settled slots too; otherwise only the

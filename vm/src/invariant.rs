@@ -73,7 +73,8 @@ invariants! {
     /// allocated black); so the pause tests only the rest (`intern.rs`).
     /// No seed. Check: in verify mode mark termination also tests every
     /// settled string and throws this if one is unmarked. Tests:
-    /// `intern::tests`; the corpus under `--gc-verify`
+    /// `intern::tests`, `tests::a_settled_string_found_unmarked_is_caught`;
+    /// the corpus under `--gc-verify`
     /// (`tests/gc_modes.rs`).
     InternSettled = "INTERN_SETTLED",
 }

@@ -305,3 +305,29 @@ fn missing_barrier_is_caught_by_checkmark() {
         "{stderr}"
     );
 }
+
+/// INTERN_SETTLED fires: a string settled during the mark (here by a mark
+/// query that lied) but found unmarked at mark termination stops the
+/// process in verify mode, naming the string, instead of leaving a string
+/// the sweep will free in the intern set.
+#[test]
+fn a_settled_string_found_unmarked_is_caught() {
+    let test = "a_settled_string_found_unmarked_is_caught";
+    let Some((ok, stderr)) = child(test, test, || {
+        let (mut vm, _) = vm_with_output();
+        let s = vm.mu.intern(b"settled too soon").expect("interned");
+        let mut set = crate::intern::InternSet::new();
+        set.insert(s);
+        set.begin_mark();
+        set.settle(usize::MAX, |_| Some(true));
+        set.sweep_weak_with(|_| false, true);
+        "the sweep returned".to_string()
+    }) else {
+        return;
+    };
+    assert!(!ok, "the unmarked settled string went unnoticed: {stderr}");
+    assert!(
+        stderr.contains("fatal error: vm: INTERN_SETTLED:") && stderr.contains("settled too soon"),
+        "{stderr}"
+    );
+}
