@@ -812,17 +812,15 @@ impl Gc<ListObj> {
     /// the caller hands to `list_index` for the error.
     #[inline(always)]
     pub fn element_at(self, n: f64) -> Option<Value> {
-        // Also false for NaN.
-        if !(0.0..4_294_967_296.0).contains(&n) {
+        // A saturating cast (NaN and negatives to 0, too big to u32::MAX)
+        // round-trips exactly only for an integer in u32's range; a
+        // saturated u32::MAX is never below `count` (a list's elements fit
+        // in memory).
+        let i = n as u32;
+        if f64::from(i) != n {
             return None;
         }
-        // SAFETY: `n` is finite and within u32's range, as
-        // `to_int_unchecked` requires.
-        let i = unsafe { n.to_int_unchecked::<u32>() } as usize;
-        if i as f64 != n {
-            return None;
-        }
-        self.get(i)
+        self.get(i as usize)
     }
 
     /// Element `i`, if `i < count`.
