@@ -127,6 +127,24 @@ fn operand(vm: &Vm, r: &Regs, kind: Operand, offset: usize) -> Value {
     }
 }
 
+/// `v`, read as an operand of `kind`, is a number. A constant operand of
+/// a fused arithmetic or comparison is one by construction: the
+/// quickener fuses only where the constant is a number (`quicken.rs`'s
+/// predicates), and constants never change; only a local needs the test.
+#[inline(always)]
+fn number_operand(v: Value, kind: Operand) -> bool {
+    match kind {
+        Operand::Constant => {
+            debug_assert!(
+                v.is_number(),
+                "QUICKEN_EQUIV: a fused constant that is not a number"
+            );
+            true
+        }
+        Operand::Local => v.is_number(),
+    }
+}
+
 /// A u16 jump operand at `offset`.
 #[inline(always)]
 fn u16_at(r: &Regs, offset: usize) -> usize {
@@ -165,8 +183,8 @@ pub(crate) fn get_local_2(vm: &mut Vm, r: &mut Regs) {
 pub(crate) fn compare_jump(vm: &mut Vm, r: &mut Regs, cmp: Cmp, b: Operand) {
     use LOCAL_LESS_CONST_JUMP as l;
     let a = local(vm, r, l::A);
-    let b = operand(vm, r, b, l::K);
-    compare_jump_values(vm, r, cmp, a, b);
+    let y = operand(vm, r, b, l::K);
+    compare_jump_values(vm, r, cmp, a, y, b);
 }
 
 /// The fast path of a fused condition (`GET a; GET/CONSTANT b; LESS/GREATER;
@@ -174,9 +192,9 @@ pub(crate) fn compare_jump(vm: &mut Vm, r: &mut Regs, cmp: Cmp, b: Operand) {
 /// jumps and takes the `POP` at the jump's target too (or, were the target
 /// something else, leaves `false` for it, as the sequence does).
 #[inline(always)]
-fn compare_jump_values(vm: &mut Vm, r: &mut Regs, cmp: Cmp, a: Value, b: Value) {
+fn compare_jump_values(vm: &mut Vm, r: &mut Regs, cmp: Cmp, a: Value, b: Value, kind: Operand) {
     use LOCAL_LESS_CONST_JUMP as l;
-    if !(a.is_number() && b.is_number()) {
+    if !(a.is_number() && number_operand(b, kind)) {
         vm.mu.stack.push(a);
         r.ip.forward(1);
         return;
@@ -226,7 +244,7 @@ pub(crate) fn global_compare_jump(vm: &mut Vm, r: &mut Regs, cmp: Cmp) -> bool {
         return false;
     }
     let b = operand(vm, r, Operand::Constant, l::K);
-    compare_jump_values(vm, r, cmp, a, b);
+    compare_jump_values(vm, r, cmp, a, b, Operand::Constant);
     true
 }
 
@@ -243,7 +261,7 @@ pub(crate) fn global_add_const_set(vm: &mut Vm, r: &mut Regs) -> Option<Flow> {
     let c = r.closure.function.global_slot(r.ip.at(l::C) as usize);
     // An undefined `c` is the `SET_GLOBAL`'s error: the slow path gets
     // there instruction by instruction.
-    if a.is_number() && k.is_number() && vm.mu.global(c) != Value::UNDEF {
+    if a.is_number() && number_operand(k, Operand::Constant) && vm.mu.global(c) != Value::UNDEF {
         vm.mu
             .set_global(c, Value::number(a.as_number() + k.as_number()));
         r.ip.forward(l::LEN);
@@ -261,7 +279,7 @@ pub(crate) fn local_arith_set(vm: &mut Vm, r: &mut Regs, arith: Arith, b: Operan
     use LOCAL_ADD_CONST_SET as l;
     let a = local(vm, r, l::A);
     let k = operand(vm, r, b, l::K);
-    if a.is_number() && k.is_number() {
+    if a.is_number() && number_operand(k, b) {
         set_local(
             vm,
             r,
@@ -283,7 +301,7 @@ pub(crate) fn local_arith_const(vm: &mut Vm, r: &mut Regs, arith: Arith) {
     use LOCAL_ADD_CONST as l;
     let a = local(vm, r, l::A);
     let k = operand(vm, r, Operand::Constant, l::K);
-    if a.is_number() && k.is_number() {
+    if a.is_number() && number_operand(k, Operand::Constant) {
         vm.mu
             .stack
             .push(Value::number(arith.apply(a.as_number(), k.as_number())));
@@ -450,7 +468,7 @@ pub(crate) fn for_step(vm: &mut Vm, r: &mut Regs, arith: Arith, cmp: Cmp, y: Ope
     use FOR_ADD_LESS_CONST as l;
     let a = local(vm, r, l::A);
     let k = operand(vm, r, Operand::Constant, l::K);
-    if !(a.is_number() && k.is_number()) {
+    if !(a.is_number() && number_operand(k, Operand::Constant)) {
         vm.mu.stack.push(a);
         r.ip.forward(1);
         return Flow::Next;
@@ -474,7 +492,7 @@ pub(crate) fn for_step(vm: &mut Vm, r: &mut Regs, arith: Arith, cmp: Cmp, y: Ope
     r.ip.forward(1);
     r.budget -= 1;
     let x = local(vm, r, c::A);
-    let y = operand(vm, r, y, c::K);
-    compare_jump_values(vm, r, cmp, x, y);
+    let yv = operand(vm, r, y, c::K);
+    compare_jump_values(vm, r, cmp, x, yv, y);
     Flow::Next
 }
