@@ -321,7 +321,9 @@ pub(crate) fn local_add_index_set(vm: &mut Vm, r: &mut Regs) -> Flow {
     let target = local(vm, r, l::XS);
     let index = local(vm, r, l::I);
     let element = match target.view() {
-        Some(crate::object::View::List(list)) if index.is_number() && a.is_number() => {
+        // Not testing that `index` is a number: any other value reads as a
+        // NaN, which `element_at` refuses.
+        Some(crate::object::View::List(list)) if a.is_number() => {
             list.element_at(index.as_number()).filter(|e| e.is_number())
         }
         _ => None,
@@ -348,9 +350,8 @@ pub(crate) fn local_index_local(vm: &mut Vm, r: &mut Regs) {
     let target = local(vm, r, l::A);
     let index = local(vm, r, l::B);
     let element = match target.view() {
-        Some(crate::object::View::List(list)) if index.is_number() => {
-            list.element_at(index.as_number())
-        }
+        // As in `local_add_index_set`: a non-number index reads as a NaN.
+        Some(crate::object::View::List(list)) => list.element_at(index.as_number()),
         _ => None,
     };
     match element {

@@ -809,7 +809,8 @@ impl Gc<ListObj> {
 
     /// The element at index `n` when `n` is an integral number in
     /// `0..count` (the common `xs[i]`); `None` for anything else, which
-    /// the caller hands to `list_index` for the error.
+    /// the caller hands to `list_index` for the error. A value that is not
+    /// a number, read as one (`Value::as_number`), is a NaN: `None`.
     #[inline(always)]
     pub fn element_at(self, n: f64) -> Option<Value> {
         // A saturating cast (NaN and negatives to 0, too big to u32::MAX)
