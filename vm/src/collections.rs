@@ -366,7 +366,14 @@ mod tests {
             // The fused `xs[i]` does not test that `i` is a number: any
             // other value, read as one, must find nothing.
             let s = mu.intern(b"0").unwrap().value();
-            for v in [Value::NIL, Value::TRUE, Value::FALSE, Value::UNDEF, s, list.value()] {
+            for v in [
+                Value::NIL,
+                Value::TRUE,
+                Value::FALSE,
+                Value::UNDEF,
+                s,
+                list.value(),
+            ] {
                 assert!(!v.is_number());
                 assert_eq!(list.element_at(v.as_number()), None, "{len}");
             }

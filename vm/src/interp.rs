@@ -245,6 +245,42 @@ impl Vm {
                 }
             };
         }
+        // A `for` step (`$me`, Lua's FORLOOP) whose loop body is one fused
+        // assignment: step and body dispatch each other here, exactly as
+        // the loop would dispatch them (each charged its read of the
+        // opcode, each body taking the LOOP whose safepoint does nothing
+        // while budget is left), until either leaves the pair or the
+        // budget runs out; the dispatch then goes on from where they are.
+        macro_rules! for_loop {
+            ($arith:expr, $cmp:expr, $y:expr, $me:expr) => {{
+                let mut f = fused::for_step(self, &mut r, $arith, $cmp, $y);
+                while f == Flow::Next && r.budget > 0 {
+                    let body = r.ip.at(0);
+                    f = if body == qop::LOCAL_ADD_INDEX_SET {
+                        r.budget -= 1;
+                        r.ip.forward(1);
+                        fused::local_add_index_set(self, &mut r)
+                    } else if body == qop::LOCAL_ADD_LOCAL_SET {
+                        r.budget -= 1;
+                        r.ip.forward(1);
+                        fused::local_arith_set(self, &mut r, Add, Local)
+                    } else if body == qop::LOCAL_ADD_CONST_SET {
+                        r.budget -= 1;
+                        r.ip.forward(1);
+                        fused::local_arith_set(self, &mut r, Add, Constant)
+                    } else {
+                        break;
+                    };
+                    if f != Flow::Safepoint || r.budget <= 0 || r.ip.at(0) != $me {
+                        break;
+                    }
+                    r.budget -= 1;
+                    r.ip.forward(1);
+                    f = fused::for_step(self, &mut r, $arith, $cmp, $y);
+                }
+                flow!(f)
+            }};
+        }
         loop {
             r.budget -= 1;
             let op = read_byte!();
@@ -709,9 +745,7 @@ impl Vm {
                     flow!(fused::equal_pop(self, &mut r, l::LEN, l::COUNT))
                 }
                 qop::SET_LOCAL_POP => flow!(fused::set_local_pop(self, &mut r)),
-                qop::FOR_ADD_LESS_CONST => {
-                    flow!(fused::for_step(self, &mut r, Add, Less, Constant))
-                }
+                qop::FOR_ADD_LESS_CONST => for_loop!(Add, Less, Constant, qop::FOR_ADD_LESS_CONST),
                 qop::FOR_ADD_LESS_LOCAL => flow!(fused::for_step(self, &mut r, Add, Less, Local)),
                 qop::FOR_ADD_GREATER_CONST => {
                     flow!(fused::for_step(self, &mut r, Add, Greater, Constant))
