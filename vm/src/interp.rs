@@ -108,6 +108,15 @@ impl Vm {
                 r.base = self.mu.stack.len() - $argc - 1;
             }};
         }
+        // clox's error for the global whose name is constant `k`, from a
+        // slot form that found the slot unset.
+        macro_rules! throw_undefined_global {
+            ($k:expr) => {
+                throw!(undefined_variable(Gc::<StringObj>::verified_string(
+                    r.constants.constant($k)
+                )))
+            };
+        }
         macro_rules! pop {
             () => {
                 self.mu.stack.pop()
@@ -256,6 +265,9 @@ impl Vm {
                 let mut f = fused::for_step(self, &mut r, $arith, $cmp, $y);
                 while f == Flow::Next && r.budget > 0 {
                     let body = r.ip.at(0);
+                    // Each arm charges its own dispatch: one charge before
+                    // a shared test of the three measured 2% more
+                    // instructions in the list loop.
                     f = if body == qop::LOCAL_ADD_INDEX_SET {
                         r.budget -= 1;
                         r.ip.forward(1);
@@ -340,9 +352,7 @@ impl Vm {
                     let k = read_byte!() as usize;
                     let v = self.mu.global(r.closure.function.global_slot(k));
                     if v == Value::UNDEF {
-                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
-                            r.constants.constant(k)
-                        )));
+                        throw_undefined_global!(k);
                     }
                     self.mu.stack.push(v);
                 }
@@ -350,27 +360,19 @@ impl Vm {
                     let k = read_byte!() as usize;
                     let slot = r.closure.function.global_slot(k);
                     if self.mu.global(slot) == Value::UNDEF {
-                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
-                            r.constants.constant(k)
-                        )));
+                        throw_undefined_global!(k);
                     }
                     self.mu.set_global(slot, peek!(0));
                 }
                 qop::GLOBAL_LESS_CONST_JUMP => {
                     if !fused::global_compare_jump(self, &mut r, Less) {
-                        let k = r.ip.at(layout::GLOBAL_LESS_CONST_JUMP::A) as usize;
-                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
-                            r.constants.constant(k)
-                        )));
+                        throw_undefined_global!(r.ip.at(layout::GLOBAL_LESS_CONST_JUMP::A) as usize);
                     }
                 }
                 qop::GLOBAL_ADD_CONST_SET => match fused::global_add_const_set(self, &mut r) {
                     Some(f) => flow!(f),
                     None => {
-                        let k = r.ip.at(layout::GLOBAL_ADD_CONST_SET::A) as usize;
-                        throw!(undefined_variable(Gc::<StringObj>::verified_string(
-                            r.constants.constant(k)
-                        )));
+                        throw_undefined_global!(r.ip.at(layout::GLOBAL_ADD_CONST_SET::A) as usize)
                     }
                 },
                 qop::DEFINE_GLOBAL_SLOT => {

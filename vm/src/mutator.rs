@@ -25,10 +25,6 @@ use crate::error::{RuntimeError, TraceLine, Unwind};
 use crate::frame::{CallFrame, FRAMES_MAX};
 use crate::intern::InternSet;
 
-/// Intern-set slots settled at each poll while a cycle marks (a poll comes
-/// every 64 KiB allocated then): a few microseconds a poll, and a set of a
-/// million slots is settled within 16 MiB allocated during the mark.
-const SETTLE_PER_POLL: usize = 4096;
 use crate::native::{MethodReceiver, NativeFn};
 use crate::object::{
     self, hash_bytes, ClosureObj, CoroutineObj, EntriesObj, FrameSlabObj, Frames, Fresh,
@@ -45,6 +41,10 @@ pub const WORK_BYTES: usize = 8;
 
 const INITIAL_STACK: usize = 32;
 const INITIAL_FRAMES: usize = 4;
+/// Intern-set slots settled at each poll while a cycle marks (a poll comes
+/// every 64 KiB allocated then): a few microseconds a poll, and a set of a
+/// million slots is settled within 16 MiB allocated during the mark.
+const SETTLE_PER_POLL: usize = 4096;
 /// Global slots before the first growth: the natives and a small script.
 const INITIAL_GLOBALS: usize = 64;
 
