@@ -196,22 +196,37 @@ fn child(test: &str, scenario: &str, run: impl FnOnce() -> String) -> Option<(bo
     ))
 }
 
+/// In a child process (for `scenario` of `test`), runs `run`, which must
+/// die with a `fatal` line (`fatal error: <gc|vm>: <INVARIANT>:`) that
+/// names `what`.
+fn assert_child_dies(
+    test: &str,
+    scenario: &str,
+    run: impl FnOnce() -> String,
+    fatal: &str,
+    what: &str,
+) {
+    let Some((ok, stderr)) = child(test, scenario, run) else {
+        // This process is a child, for this scenario or another one.
+        return;
+    };
+    assert!(!ok, "{scenario} went unnoticed: {stderr}");
+    assert!(
+        stderr.contains(fatal) && stderr.contains(what),
+        "{scenario}: {stderr}"
+    );
+}
+
 /// Runs seed `bug` in a child under both marks (or the concurrent one
 /// only) and asserts each died of `invariant` with `what` in the message.
 fn assert_seed_caught(test: &str, bug: crate::VmSeed, modes: &[bool], invariant: &str, what: &str) {
     for &concurrent in modes {
-        let scenario = format!("{test}/{concurrent}");
-        let Some((ok, stderr)) = child(test, &scenario, || run_seed_003(bug, concurrent)) else {
-            // This process is a child, for this mode or another one.
-            continue;
-        };
-        assert!(
-            !ok,
-            "{bug:?} went unnoticed (concurrent {concurrent}): {stderr}"
-        );
-        assert!(
-            stderr.contains(&format!("fatal error: gc: {invariant}:")) && stderr.contains(what),
-            "{bug:?} (concurrent {concurrent}): {stderr}"
+        assert_child_dies(
+            test,
+            &format!("{test}/{concurrent}"),
+            || run_seed_003(bug, concurrent),
+            &format!("fatal error: gc: {invariant}:"),
+            what,
         );
     }
 }
@@ -294,15 +309,12 @@ fn barrier_keeps_a_value_moved_to_the_stack() {
 #[test]
 fn missing_barrier_is_caught_by_checkmark() {
     let test = "missing_barrier_is_caught_by_checkmark";
-    let Some((ok, stderr)) = child(test, test, || {
-        run_barrier_scenario(crate::VmSeed::NoItemBarrier)
-    }) else {
-        return;
-    };
-    assert!(!ok, "the missing barrier went unnoticed: {stderr}");
-    assert!(
-        stderr.contains("fatal error: gc: CHECKMARK:") && stderr.contains("instance of \"Box\""),
-        "{stderr}"
+    assert_child_dies(
+        test,
+        test,
+        || run_barrier_scenario(crate::VmSeed::NoItemBarrier),
+        "fatal error: gc: CHECKMARK:",
+        "instance of \"Box\"",
     );
 }
 
@@ -313,7 +325,7 @@ fn missing_barrier_is_caught_by_checkmark() {
 #[test]
 fn a_settled_string_found_unmarked_is_caught() {
     let test = "a_settled_string_found_unmarked_is_caught";
-    let Some((ok, stderr)) = child(test, test, || {
+    let run = || {
         let (mut vm, _) = vm_with_output();
         let s = vm.mu.intern(b"settled too soon").expect("interned");
         let mut set = crate::intern::InternSet::new();
@@ -322,12 +334,12 @@ fn a_settled_string_found_unmarked_is_caught() {
         set.settle(usize::MAX, |_| Some(true));
         set.sweep_weak_with(|_| false, true);
         "the sweep returned".to_string()
-    }) else {
-        return;
     };
-    assert!(!ok, "the unmarked settled string went unnoticed: {stderr}");
-    assert!(
-        stderr.contains("fatal error: vm: INTERN_SETTLED:") && stderr.contains("settled too soon"),
-        "{stderr}"
+    assert_child_dies(
+        test,
+        test,
+        run,
+        "fatal error: vm: INTERN_SETTLED:",
+        "settled too soon",
     );
 }
